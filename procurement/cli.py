@@ -1,0 +1,158 @@
+"""The ``procure`` command line: thin wrappers over the Python API.
+
+Exit codes: 0 ok, 1 error, 2 invalid input, 3 infeasible tender.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+import pandas as pd
+
+from procurement import api
+from procurement.errors import (
+    InfeasibleTenderError,
+    OutputExistsError,
+    ProcurementError,
+    TenderFileErrors,
+    UnknownNameError,
+)
+
+EXIT_ERROR, EXIT_INVALID, EXIT_INFEASIBLE = 1, 2, 3
+
+
+def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn package errors into one clear message and an exit code (traceback only with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except TenderFileErrors as exc:
+            if debug:
+                raise
+            click.echo(f"invalid input: {exc.report()}", err=True)
+            sys.exit(EXIT_INVALID)
+        except InfeasibleTenderError as exc:
+            if debug:
+                raise
+            click.echo(f"infeasible: {exc}", err=True)
+            sys.exit(EXIT_INFEASIBLE)
+        except (UnknownNameError, OutputExistsError, ProcurementError, FileNotFoundError, ValueError) as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_INVALID if isinstance(exc, UnknownNameError) else EXIT_ERROR)
+    return wrapper
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="procurement")
+def main(debug: bool) -> None:
+    """Simulate and optimise volume-based drug procurement (VBP) tenders."""
+
+
+@main.command()
+@click.argument("tender", type=click.Path(file_okay=False))
+@_handle_errors
+def validate(tender: str) -> None:
+    """Check a tender folder and report every problem at once (exit 2 if invalid)."""
+    t = api.load_tender(tender)
+    click.echo(f"ok: {t!r}")
+
+
+def format_lot_table(lots: pd.DataFrame, currency: str = "") -> str:
+    """Per-lot table printed after a run: bidders, winners, lowest/highest winning price, cut."""
+    table = pd.DataFrame({
+        "lot": lots["lot_id"],
+        "molecule": lots["molecule"].str.slice(0, 24),
+        "bidders": lots["bidders"],
+        "winners": lots["winners"],
+        "lowest": lots["lowest_winning"].map(lambda v: f"{v:.4g}" if pd.notna(v) else "-"),
+        "highest": lots["highest_winning"].map(lambda v: f"{v:.4g}" if pd.notna(v) else "-"),
+        "cut": lots["cut"].map(lambda v: f"{v:.1%}" if pd.notna(v) else "-"),
+        "status": lots["status"],
+    })
+    return table.to_string(index=False)
+
+
+def format_summary(summary: dict) -> str:
+    cut = summary.get("volume_weighted_cut")
+    avg = summary.get("simple_average_cut")
+    cur = summary.get("currency", "")
+    return "\n".join([
+        f"{summary['lots']} lots ({summary['awarded_lots']} awarded, {len(summary['failed_lots'])} failed), "
+        f"{summary['bids']} bids, {summary['winners']} winners",
+        f"spend on agreed volume: {summary['reference_spend']:,.0f} {cur} at reference prices -> "
+        f"{summary['award_spend_priced']:,.0f} {cur} at award prices "
+        f"(coverage {summary['reference_price_coverage']:.0%} of agreed volume)",
+        "price cut: volume-weighted " + (f"{cut:.1%}" if cut is not None else "n/a")
+        + ", simple average " + (f"{avg:.1%}" if avg is not None else "n/a"),
+    ])
+
+
+@main.command()
+@click.argument("tender", type=click.Path(file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(), help="Result folder to create.")
+@click.option("--force", is_flag=True, help="Replace an existing result folder.")
+@click.option("--mode", type=click.Choice(list(api.MODES)), default="rules", show_default=True,
+              help="rules: the official procedure.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary lines.")
+@_handle_errors
+def run(tender: str, out: str, force: bool, mode: str, quiet: bool) -> None:
+    """Run a tender and write bids.csv, awards.csv, allocation.csv, supply.csv, lots.csv, summary.json."""
+    start = time.perf_counter()
+    result = api.run_to_dir(tender, out, force=force, mode=mode)
+    elapsed = time.perf_counter() - start
+    if not quiet:
+        click.echo(format_lot_table(result.lots))
+        click.echo("")
+    click.echo(format_summary(result.summary))
+    click.echo(f"wrote {out} in {elapsed:.2f} s")
+
+
+@main.group()
+def rules() -> None:
+    """List and show rule presets."""
+
+
+@rules.command("list")
+def rules_list() -> None:
+    """List every registered rule preset."""
+    from procurement.rules.presets import get_preset, preset_names
+
+    for name in preset_names():
+        click.echo(f"{name:12s} {get_preset(name).title}")
+
+
+@rules.command("show")
+@click.argument("name")
+@_handle_errors
+def rules_show(name: str) -> None:
+    """Show a preset: description, sources and every parameter with its meaning."""
+    import textwrap
+
+    from procurement.rules.presets import get_preset
+    from procurement.rules.ruleset import RuleSet
+
+    preset = get_preset(name)
+    click.echo(f"{preset.name}: {preset.title}\n")
+    click.echo(textwrap.fill(preset.description, 100) + "\n")
+    click.echo("Sources:")
+    for source in preset.sources:
+        click.echo(f"  {source}")
+    click.echo("\nParameters:")
+    for f in RuleSet.parameter_fields():
+        click.echo(f"  {f.name} = {getattr(preset, f.name)!r}")
+        click.echo(textwrap.indent(textwrap.fill(f.metadata["doc"], 90), "      "))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,76 @@
+"""Reading tender folders: ``tender.toml`` plus one CSV file per table."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+
+from procurement.errors import InputProblem, TenderFileErrors
+from procurement.model.schema import TABLES
+from procurement.model.tender import Tender
+from procurement.model.validate import tender_from_frames
+
+CONFIG_FILE = "tender.toml"
+
+
+def read_csv_cells(path: Path) -> pd.DataFrame:
+    """Read a CSV file as text cells exactly as written (no type guessing, blanks stay blank)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                       skipinitialspace=False)
+
+
+def load_tender(path: str | Path) -> Tender:
+    """Load and validate a tender folder.
+
+    Args:
+        path: folder holding ``tender.toml`` and the CSV tables it names (defaults: ``lots.csv``,
+            ``specs.csv``, ``suppliers.csv``, ``bids.csv``, ``regions.csv``, ``demand.csv``).
+
+    Returns:
+        The validated :class:`~procurement.model.tender.Tender`.
+
+    Raises:
+        TenderFileErrors: every problem found in any file, reported together.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise TenderFileErrors([InputProblem(str(folder), None, None, None,
+                                             "not a folder; expected a tender folder with tender.toml")])
+    problems: list[InputProblem] = []
+    config: dict = {}
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        problems.append(InputProblem(CONFIG_FILE, None, None, None, "file not found in the tender folder"))
+    else:
+        try:
+            config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            match = re.search(r"line (\d+)", str(exc))
+            problems.append(InputProblem(CONFIG_FILE, int(match.group(1)) if match else None, None, None,
+                                         f"not valid TOML: {exc}"))
+    tables_cfg = config.get("tables", {}) if isinstance(config.get("tables", {}), dict) else {}
+    raw: dict[str, pd.DataFrame | None] = {}
+    files: dict[str, str] = {}
+    for name, schema in TABLES.items():
+        file_name = tables_cfg.get(name, schema.default_file)
+        file_name = file_name if isinstance(file_name, str) and file_name else schema.default_file
+        files[name] = file_name
+        file_path = folder / file_name
+        if not file_path.is_file():
+            raw[name] = None
+            continue
+        try:
+            raw[name] = read_csv_cells(file_path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            problems.append(InputProblem(file_name, None, None, None, f"not a readable CSV file: {exc}"))
+            raw[name] = pd.DataFrame()
+    try:
+        tender = tender_from_frames(raw, config, files=files, config_file=CONFIG_FILE, source=str(folder))
+    except TenderFileErrors as exc:
+        raise TenderFileErrors(problems + exc.problems, str(folder)) from None
+    if problems:
+        raise TenderFileErrors(problems, str(folder))
+    return tender

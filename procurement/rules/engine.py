@@ -1,0 +1,259 @@
+"""Rules mode: a tender run procedurally, as the joint procurement office runs it.
+
+validate -> comparable prices -> winner selection per lot (:mod:`procurement.rules.selection`) ->
+agreed volumes (share by number of winners) -> province picking (:mod:`procurement.rules.allocation`)
+-> result frames and summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from procurement.model.result import TenderResult
+from procurement.model.tender import Tender
+from procurement.rules.allocation import great_circle_km, pick_regions
+from procurement.rules.comparable import comparable_factors
+from procurement.rules.selection import explain, select_lot
+
+
+def evaluate_bids(tender: Tender) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the price rules to every bid; return (bids audit frame, per-lot frame).
+
+    The bids frame has, per bid: comparable price, validity, each price condition, rank, shortlist,
+    ``won``, the comparable price it is paid (``award_comparable_price``) and a human ``reason``.
+    """
+    rules = tender.rules
+    factors = comparable_factors(tender.specs, tender.lots, rules)
+    specs = tender.specs.set_index("spec_id")
+    bids = tender.bids.copy()
+    bids["ceiling_price"] = bids["spec_id"].map(specs["ceiling_price"])
+    bids["reference_price"] = bids["spec_id"].map(specs["reference_price"])
+    bids["factor"] = bids["spec_id"].map(factors)
+    bids["comparable_price"] = bids["price"] * bids["factor"]
+    group = bids["supplier_id"].map(tender.suppliers.set_index("supplier_id")["group_id"])
+    order_key = bids["supplier_id"].rank(method="dense").to_numpy(np.int64)
+    low_forms = set(rules.low_price_dosage_forms)
+
+    n = len(bids)
+    cols = {name: np.zeros(n, dtype=bool) for name in
+            ("valid", "within_fuse", "under_low_price", "cut_vs_ceiling", "price_condition", "shortlisted",
+             "won", "revived")}
+    rank = np.zeros(n, dtype=np.int64)
+    anchor = np.full(n, np.nan)
+    award = np.full(n, np.nan)
+    valid_bidders = np.zeros(n, dtype=np.int64)
+    cap = np.zeros(n, dtype=np.int64)
+    reasons = [""] * n
+    lot_rows = []
+    positions = bids.groupby("lot_id", sort=False).indices
+    price_all = bids["price"].to_numpy(float)
+    ceiling_all = bids["ceiling_price"].to_numpy(float)
+    comp_all = bids["comparable_price"].to_numpy(float)
+    group_all = group.to_numpy()
+    for lot in tender.lots.itertuples(index=False):
+        idx = positions.get(lot.lot_id, np.array([], dtype=np.int64))
+        sel = select_lot(rules, price_all[idx], ceiling_all[idx], comp_all[idx], order_key[idx],
+                         group_all[idx], low_price_applies=not low_forms or lot.dosage_form in low_forms)
+        for name in cols:
+            cols[name][idx] = getattr(sel, name)
+        rank[idx], award[idx] = sel.rank, sel.award_comparable
+        anchor[idx], valid_bidders[idx], cap[idx] = sel.anchor, sel.valid_bidders, sel.cap
+        for j, i in enumerate(idx):
+            reasons[i] = explain(rules, sel, j, price_all[i], ceiling_all[i], comp_all[i])
+        winners = int(sel.won.sum())
+        if len(idx) == 0:
+            failure = "no bids"
+        elif not sel.valid.any():
+            failure = "no valid bid (every bid above its ceiling)"
+        elif winners == 0:
+            failure = "no shortlisted bid meets a price condition"
+        else:
+            failure = ""
+        lot_rows.append({"lot_id": lot.lot_id, "molecule": lot.molecule, "dosage_form": lot.dosage_form,
+                         "bidders": len(idx), "valid_bidders": sel.valid_bidders, "cap": sel.cap,
+                         "winners": winners, "status": "failed" if failure else "awarded",
+                         "failure_reason": failure, "anchor": sel.anchor,
+                         "lowest_winning": float(np.nanmin(sel.award_comparable)) if winners else np.nan,
+                         "highest_winning": float(np.nanmax(sel.award_comparable)) if winners else np.nan})
+    for name, values in cols.items():
+        bids[name] = values
+    bids["valid_bidders"], bids["cap"], bids["anchor"] = valid_bidders, cap, anchor
+    bids["rank"] = rank
+    bids["award_comparable_price"] = award
+    bids["reason"] = reasons
+    lots = pd.DataFrame(lot_rows)
+    for col in ("share_class", "term_years"):
+        lots[col] = lots["lot_id"].map(tender.lots.set_index("lot_id")[col])
+    return bids, lots
+
+
+def run_rules(tender: Tender) -> TenderResult:
+    """Run a tender in rules mode.
+
+    Args:
+        tender: a validated tender.
+
+    Returns:
+        :class:`~procurement.model.result.TenderResult` with ``mode == "rules"``.
+    """
+    rules = tender.rules
+    bids, lots = evaluate_bids(tender)
+    lots["volume_share"] = [rules.volume_share(w, c) for w, c in zip(lots["winners"], lots["share_class"],
+                                                                      strict=True)]
+    lots["term_years"] = [t if pd.notna(t) else rules.contract_term(w)
+                          for t, w in zip(lots["term_years"], lots["winners"], strict=True)]
+    lots.loc[lots["winners"] == 0, "term_years"] = 0.0
+    factors = comparable_factors(tender.specs, tender.lots, rules)
+    specs = tender.specs.set_index("spec_id")
+    demand = tender.demand.copy()
+    demand["lot_id"] = demand["spec_id"].map(specs["lot_id"])
+    region_pos = {r: i for i, r in enumerate(tender.regions["region_id"])}
+    demand["_region_pos"] = demand["region_id"].map(region_pos)
+    demand = demand.sort_values(["lot_id", "_region_pos", "spec_id"], kind="stable")
+    share = lots.set_index("lot_id")["volume_share"]
+    rng = np.random.default_rng(tender.seed)
+    sup = tender.suppliers.set_index("supplier_id")
+    reg = tender.regions.set_index("region_id")
+
+    alloc_rows, supply_parts = [], []
+    winners_by_lot = {lot: g.sort_values("rank") for lot, g in bids[bids["won"]].groupby("lot_id", sort=False)}
+    demand_by_lot = dict(tuple(demand.groupby("lot_id", sort=False)))
+    for lot_id in tender.lots["lot_id"]:
+        win = winners_by_lot.get(lot_id)
+        dem = demand_by_lot.get(lot_id)
+        if win is None or dem is None:
+            continue
+        s = float(share[lot_id])
+        region_ids = dem["region_id"].drop_duplicates().tolist()
+        reported = dem.groupby("region_id", sort=False)["volume"].sum().reindex(region_ids).to_numpy(float)
+        distance = None
+        if tender.pick_policy == "nearest":
+            distance = great_circle_km(
+                sup.loc[win["supplier_id"], "latitude"].to_numpy(float)[:, None],
+                sup.loc[win["supplier_id"], "longitude"].to_numpy(float)[:, None],
+                reg.loc[region_ids, "latitude"].to_numpy(float)[None, :],
+                reg.loc[region_ids, "longitude"].to_numpy(float)[None, :])
+        picks = pick_regions(len(win), reported * s, tender.pick_policy, distance=distance, rng=rng,
+                             first_pick_regions=rules.first_pick_regions, backup=rules.backup_supplier)
+        win_ids = win["supplier_id"].to_numpy()
+        win_comp = win["award_comparable_price"].to_numpy(float)
+        primary_of = dict(zip(region_ids, win_ids[picks.primary], strict=True))
+        # per-spec supply rows: the primary's comparable award price converted to each spec
+        part = dem[["lot_id", "region_id", "spec_id", "volume"]].rename(columns={"volume": "reported_volume"})
+        part["supplier_id"] = part["region_id"].map(primary_of)
+        comp_of = dict(zip(win_ids, win_comp, strict=True))
+        own = {(sid, spec): p for sid, spec, p, rev in zip(win["supplier_id"], win["spec_id"], win["price"],
+                                                           win["revived"], strict=True) if not rev}
+        part["agreed_volume"] = part["reported_volume"] * s
+        part["award_price"] = [own.get((sid, spec), comp_of[sid] / factors[spec])
+                               for sid, spec in zip(part["supplier_id"], part["spec_id"], strict=True)]
+        part["reference_price"] = part["spec_id"].map(specs["reference_price"])
+        supply_parts.append(part)
+        for k, region_id in enumerate(region_ids):
+            b = picks.backup[k]
+            alloc_rows.append({"lot_id": lot_id, "region_id": region_id,
+                               "primary_supplier_id": win_ids[picks.primary[k]],
+                               "backup_supplier_id": win_ids[b] if b >= 0 else None,
+                               "pick_round": int(picks.pick_round[k]), "pick_order": int(picks.pick_order[k]),
+                               "reported_volume": reported[k], "agreed_volume": reported[k] * s,
+                               "price": win_comp[picks.primary[k]]})
+    supply = (pd.concat(supply_parts, ignore_index=True) if supply_parts else pd.DataFrame(
+        columns=["lot_id", "region_id", "spec_id", "reported_volume", "supplier_id", "agreed_volume",
+                 "award_price", "reference_price"]))
+    supply = supply[["lot_id", "region_id", "spec_id", "supplier_id", "reported_volume", "agreed_volume",
+                     "award_price", "reference_price"]]
+    supply["award_spend"] = supply["agreed_volume"] * supply["award_price"]
+    supply["reference_spend"] = supply["agreed_volume"] * supply["reference_price"]
+    allocation = pd.DataFrame(alloc_rows, columns=[
+        "lot_id", "region_id", "primary_supplier_id", "backup_supplier_id", "pick_round", "pick_order",
+        "reported_volume", "agreed_volume", "price"])
+    keyed = supply.groupby(["lot_id", "region_id"], sort=False)[["award_spend", "reference_spend"]].sum(
+        min_count=1)
+    allocation = allocation.join(keyed, on=["lot_id", "region_id"])
+    awards = _awards(bids, allocation, supply, lots)
+    lots = _lot_totals(lots, supply)
+    return TenderResult(tender=tender, mode="rules", lots=lots, bids=bids.drop(columns=["factor"]),
+                        awards=awards, allocation=allocation, supply=supply,
+                        summary=summarise(tender, lots, bids, awards, supply, mode="rules"))
+
+
+def _awards(bids: pd.DataFrame, allocation: pd.DataFrame, supply: pd.DataFrame,
+            lots: pd.DataFrame) -> pd.DataFrame:
+    win = bids[bids["won"]].sort_values(["lot_id", "rank"], kind="stable")
+    awards = win[["lot_id", "supplier_id", "spec_id", "rank", "price", "comparable_price",
+                  "award_comparable_price", "reference_price", "revived"]].copy()
+    awards["award_price"] = np.where(awards["revived"],
+                                     win["award_comparable_price"] / win["factor"], awards["price"])
+    key = ["lot_id", "supplier_id"]
+    prim = allocation.groupby(["lot_id", "primary_supplier_id"], sort=False)["region_id"].agg(
+        lambda r: ";".join(r))
+    prim.index = prim.index.set_names(key)
+    n_prim = allocation.groupby(["lot_id", "primary_supplier_id"], sort=False).size()
+    n_prim.index = n_prim.index.set_names(key)
+    n_back = allocation.dropna(subset=["backup_supplier_id"]).groupby(
+        ["lot_id", "backup_supplier_id"], sort=False).size()
+    n_back.index = n_back.index.set_names(key)
+    spend = supply.groupby(key, sort=False)[["agreed_volume", "award_spend", "reference_spend"]].sum(min_count=1)
+    awards = awards.join(n_prim.rename("regions"), on=key).join(prim.rename("provinces"), on=key)
+    awards = awards.join(n_back.rename("backup_regions"), on=key).join(spend, on=key)
+    awards["regions"] = awards["regions"].fillna(0).astype(np.int64)
+    awards["backup_regions"] = awards["backup_regions"].fillna(0).astype(np.int64)
+    awards["provinces"] = awards["provinces"].fillna("")
+    awards[["agreed_volume", "award_spend"]] = awards[["agreed_volume", "award_spend"]].fillna(0.0)
+    awards["cut"] = 1 - awards["award_price"] / awards["reference_price"]
+    lot_info = lots.set_index("lot_id")
+    awards["volume_share"] = awards["lot_id"].map(lot_info["volume_share"])
+    awards["term_years"] = awards["lot_id"].map(lot_info["term_years"])
+    return awards.reset_index(drop=True)
+
+
+def _lot_totals(lots: pd.DataFrame, supply: pd.DataFrame) -> pd.DataFrame:
+    priced = supply[supply["reference_price"].notna()]
+    totals = supply.groupby("lot_id")[["reported_volume", "agreed_volume", "award_spend"]].sum()
+    ref = priced.groupby("lot_id")[["reference_spend", "award_spend"]].sum().rename(
+        columns={"award_spend": "award_spend_priced"})
+    lots = lots.join(totals, on="lot_id").join(ref, on="lot_id")
+    for col in ("reported_volume", "agreed_volume", "award_spend"):
+        lots[col] = lots[col].fillna(0.0)
+    lots["cut"] = 1 - lots["award_spend_priced"] / lots["reference_spend"]
+    return lots
+
+
+def summarise(tender: Tender, lots: pd.DataFrame, bids: pd.DataFrame, awards: pd.DataFrame,
+              supply: pd.DataFrame, mode: str) -> dict:
+    """Headline figures of a run.
+
+    Spend is on the agreed volume. ``reference_spend`` and ``award_spend_priced`` cover only supply rows
+    whose spec has a reference price, so their ratio gives the volume-weighted cut; ``award_spend`` covers
+    every row. The simple average cut is the mean over winners of 1 - award price / reference price.
+    """
+    priced = supply["reference_price"].notna()
+    ref_spend = float(supply.loc[priced, "reference_spend"].sum())
+    award_priced = float(supply.loc[priced, "award_spend"].sum())
+    cuts = awards["cut"].dropna()
+    return {
+        "tender": tender.name,
+        "mode": mode,
+        "rules": tender.rules.name,
+        "rule_overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in tender.rules.overrides},
+        "pick_policy": tender.pick_policy,
+        "seed": tender.seed,
+        "currency": tender.currency,
+        "lots": int(len(lots)),
+        "awarded_lots": int((lots["status"] == "awarded").sum()),
+        "failed_lots": lots.loc[lots["status"] == "failed", "lot_id"].tolist(),
+        "bids": int(len(bids)),
+        "valid_bids": int(bids["valid"].sum()),
+        "winners": int(bids["won"].sum()),
+        "reported_volume": float(supply["reported_volume"].sum()),
+        "agreed_volume": float(supply["agreed_volume"].sum()),
+        "award_spend": float(supply["award_spend"].sum()),
+        "reference_spend": ref_spend,
+        "award_spend_priced": award_priced,
+        "reference_price_coverage": float(supply.loc[priced, "agreed_volume"].sum()
+                                          / supply["agreed_volume"].sum()) if len(supply) else 0.0,
+        "saving": ref_spend - award_priced,
+        "volume_weighted_cut": 1 - award_priced / ref_spend if ref_spend > 0 else None,
+        "simple_average_cut": float(cuts.mean()) if len(cuts) else None,
+    }
