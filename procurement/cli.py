@@ -5,51 +5,13 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 infeasible tender.
 
 from __future__ import annotations
 
-import functools
-import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
 import click
 import pandas as pd
 
 from procurement import api
-from procurement.errors import (
-    InfeasibleTenderError,
-    OutputExistsError,
-    ProcurementError,
-    TenderFileErrors,
-    UnknownNameError,
-)
-
-EXIT_ERROR, EXIT_INVALID, EXIT_INFEASIBLE = 1, 2, 3
-
-
-def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn package errors into one clear message and an exit code (traceback only with --debug)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = click.get_current_context().find_root().params.get("debug", False)
-        try:
-            return func(*args, **kwargs)
-        except TenderFileErrors as exc:
-            if debug:
-                raise
-            click.echo(f"invalid input: {exc.report()}", err=True)
-            sys.exit(EXIT_INVALID)
-        except InfeasibleTenderError as exc:
-            if debug:
-                raise
-            click.echo(f"infeasible: {exc}", err=True)
-            sys.exit(EXIT_INFEASIBLE)
-        except (UnknownNameError, OutputExistsError, ProcurementError, FileNotFoundError, ValueError) as exc:
-            if debug:
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_INVALID if isinstance(exc, UnknownNameError) else EXIT_ERROR)
-    return wrapper
+from procurement.clitools import handle_errors
 
 
 @click.group()
@@ -61,7 +23,7 @@ def main(debug: bool) -> None:
 
 @main.command()
 @click.argument("tender", type=click.Path(file_okay=False))
-@_handle_errors
+@handle_errors
 def validate(tender: str) -> None:
     """Check a tender folder and report every problem at once (exit 2 if invalid)."""
     t = api.load_tender(tender)
@@ -105,7 +67,7 @@ def format_summary(summary: dict) -> str:
 @click.option("--mode", type=click.Choice(list(api.MODES)), default="rules", show_default=True,
               help="rules: the official procedure.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary lines.")
-@_handle_errors
+@handle_errors
 def run(tender: str, out: str, force: bool, mode: str, quiet: bool) -> None:
     """Run a tender and write bids.csv, awards.csv, allocation.csv, supply.csv, lots.csv, summary.json."""
     start = time.perf_counter()
@@ -134,7 +96,7 @@ def rules_list() -> None:
 
 @rules.command("show")
 @click.argument("name")
-@_handle_errors
+@handle_errors
 def rules_show(name: str) -> None:
     """Show a preset: description, sources and every parameter with its meaning."""
     import textwrap

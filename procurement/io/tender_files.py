@@ -61,6 +61,9 @@ def load_tender(path: str | Path) -> Tender:
         file_path = folder / file_name
         if not file_path.is_file():
             raw[name] = None
+            if schema.optional and name in tables_cfg:
+                problems.append(InputProblem(file_name, None, None, None,
+                                             "file named in tender.toml [tables] not found"))
             continue
         try:
             raw[name] = read_csv_cells(file_path)

@@ -179,7 +179,10 @@ DEMAND = TableSchema(
     ),
 )
 
-#: Every table of a tender folder, in load order (referenced tables first where possible).
+#: The six tables every tender has (fields of :class:`~procurement.model.tender.Tender`).
+CORE_TABLES = ("lots", "specs", "suppliers", "bids", "regions", "demand")
+
+#: Every table of a tender folder: the core ones, then optional ones (kept in ``Tender.extra``).
 TABLES: dict[str, TableSchema] = {t.name: t for t in (LOTS, SPECS, SUPPLIERS, BIDS, REGIONS, DEMAND)}
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from procurement.errors import InputProblem, TenderFileErrors, UnknownNameError
-from procurement.model.schema import TABLES, Column, TableSchema
+from procurement.model.schema import CORE_TABLES, TABLES, Column, TableSchema
 from procurement.model.tender import PICK_POLICIES, Tender
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,63}$")
@@ -335,6 +335,8 @@ def tender_from_frames(raw: Mapping[str, pd.DataFrame | None], config: Mapping[s
     for name, schema in TABLES.items():
         table = raw.get(name)
         if table is None:
+            if schema.optional:
+                continue
             problems.append(InputProblem(files[name], None, None, None,
                                          f"required table missing ({schema.description})"))
             continue
@@ -350,6 +352,7 @@ def tender_from_frames(raw: Mapping[str, pd.DataFrame | None], config: Mapping[s
         clean["suppliers"]["group_id"].notna(), clean["suppliers"]["supplier_id"])
     spec_lot = dict(zip(clean["specs"]["spec_id"], clean["specs"]["lot_id"], strict=True))
     clean["bids"].insert(0, "lot_id", clean["bids"]["spec_id"].map(spec_lot))
+    core = {name: clean.pop(name) for name in CORE_TABLES}
     return Tender(name=cfg["name"], currency=cfg["currency"], description=cfg["description"],
                   rules=cfg["rules"], pick_policy=cfg["pick_policy"], seed=cfg["seed"], source=source,
-                  **clean)
+                  extra=clean, **core)
