@@ -77,3 +77,54 @@ def load_tender(path: str | Path) -> Tender:
     if problems:
         raise TenderFileErrors(problems, str(folder))
     return tender
+
+
+def _toml_value(value) -> str:
+    if value is None:
+        return '"none"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple | list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):  # a table of pairs
+            return "{ " + ", ".join(f'{k} = {_toml_value(v)}' for k, v in value) + " }"
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def tender_toml(tender: Tender, header: str = "") -> str:
+    """Render a tender's configuration as tender.toml text (rule overrides included)."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    lines += [f"name = {_toml_value(tender.name)}", f"currency = {_toml_value(tender.currency)}"]
+    if tender.description:
+        lines.append(f"description = {_toml_value(tender.description)}")
+    lines += ["", "[rules]", f"preset = {_toml_value(tender.rules.name)}"]
+    if tender.rules.overrides:
+        lines += ["", "[rules.overrides]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in tender.rules.overrides]
+    lines += ["", "[allocation]", f"pick_policy = {_toml_value(tender.pick_policy)}", f"seed = {tender.seed}",
+              "", "[tables]"]
+    lines += [f'{name} = "{schema.default_file}"' for name, schema in TABLES.items()
+              if not schema.optional or name in tender.extra]
+    return "\n".join(lines) + "\n"
+
+
+def write_tender(tender: Tender, path: str | Path, *, force: bool = False, header: str = "") -> Path:
+    """Write a tender as a folder (tender.toml + one CSV per table), atomically.
+
+    Raises:
+        OutputExistsError: the folder exists and ``force`` is False.
+    """
+    from procurement.io.atomic import atomic_dir
+
+    with atomic_dir(path, force) as tmp:
+        (tmp / CONFIG_FILE).write_text(tender_toml(tender, header), encoding="utf-8")
+        for name, schema in TABLES.items():
+            frame = getattr(tender, name) if not schema.optional else tender.extra.get(name)
+            if frame is None:
+                continue
+            frame[schema.column_names].to_csv(tmp / schema.default_file, index=False, float_format="%.10g")
+    return Path(path)
