@@ -8,6 +8,7 @@ Quick start::
     result.awards, result.allocation, result.summary
 """
 
+from procurement.analysis import savings
 from procurement.api import MODES, run, run_to_dir
 from procurement.errors import (
     InfeasibleTenderError,
@@ -42,6 +43,7 @@ __all__ = [
     "read_result",
     "run",
     "run_to_dir",
+    "savings",
     "tender_from_frames",
     "write_result",
 ]

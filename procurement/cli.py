@@ -116,5 +116,41 @@ def rules_show(name: str) -> None:
         click.echo(textwrap.indent(textwrap.fill(f.metadata["doc"], 90), "      "))
 
 
+@main.command()
+@click.argument("result_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, exists=True),
+              help="TOML file with [chain] and/or [logistics] parameter overrides.")
+@click.option("--out", "out", type=click.Path(), help="Folder for the savings tables (default: "
+              "RESULT_DIR/savings).")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--draws", default=500, show_default=True, help="Monte-Carlo draws of the sensitivity analysis.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the Monte-Carlo draws.")
+@handle_errors
+def savings(result_dir: str, params_file: str | None, out: str | None, force: bool, draws: int,
+            seed: int) -> None:
+    """Savings by stakeholder, cut decomposition, floor prices and sensitivity of a run's result."""
+    from pathlib import Path
+
+    from procurement.analysis import (
+        format_savings_table,
+        load_chain_params,
+        load_logistics_params,
+        write_savings,
+    )
+    from procurement.analysis import savings as compute_savings
+    from procurement.io.atomic import check_writable
+    from procurement.io.results import read_result
+
+    target = Path(out) if out else Path(result_dir) / "savings"
+    check_writable(target, force)
+    params = load_chain_params(params_file) if params_file else None
+    logistics = load_logistics_params(params_file) if params_file else None
+    result = read_result(result_dir)
+    outcome = compute_savings(result, params, logistics=logistics, monte_carlo_draws=draws, seed=seed)
+    click.echo(format_savings_table(outcome))
+    write_savings(outcome, target, force=force)
+    click.echo(f"wrote {target}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -35,7 +35,7 @@ class InputProblem:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         parts = [where]
         if self.column is not None:
-            parts.append(f"column {self.column}")
+            parts.append(f"{'key' if self.file.endswith('.toml') else 'column'} {self.column}")
         if self.value is not None:
             parts.append(f"value {self.value!r}")
         return " ".join(parts) + f": {self.message}"

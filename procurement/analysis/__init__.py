@@ -20,7 +20,6 @@ from procurement.analysis.logistics import (
     LogisticsParams,
     distribution_cost,
     distribution_rate,
-    great_circle_km,
     load_logistics_params,
 )
 from procurement.analysis.savings import (
@@ -31,6 +30,7 @@ from procurement.analysis.savings import (
     worked_example,
     write_savings,
 )
+from procurement.geo import distance_matrix_km, great_circle_km
 
 __all__ = [
     "CUT_GROUPS",
@@ -45,6 +45,7 @@ __all__ = [
     "distribution_rate",
     "floor_price",
     "format_savings_table",
+    "distance_matrix_km",
     "great_circle_km",
     "load_chain_params",
     "load_logistics_params",

@@ -98,7 +98,8 @@ class ChainParams:
     rho: float = _p(0.60, "ρ", "Effective reimbursement rate: the fund pays ρ of the covered price.",
                     sweep=(0.50, 0.80), tag="[S]")
     v: float = _p(0.70, "v", "Agreed-volume share of reported use. A tender result's own agreed volumes "
-                  "take precedence; sweeps scale them by v / default.", sweep=(0.60, 0.90), tag="[S]")
+                  "take precedence; sweeps scale them by v / (the value in use).",
+                  sweep=(0.60, 0.90), tag="[S]")
     g_use: float = _p(0.0, "g_use", "Induced volume growth among winners from the price fall.",
                       sweep=(0.0, 0.4), tag="[S]", bounds=(0.0, 10.0))
     alpha: float = _p(0.30, "α", "Fund prepayment, share of the annual agreed purchase amount.",

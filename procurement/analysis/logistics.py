@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from procurement.geo import distance_matrix_km
+
 #: Mean Earth radius (IUGG), km.
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -89,25 +90,6 @@ def load_logistics_params(path: str | Path, base: LogisticsParams | None = None)
     return out
 
 
-def great_circle_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
-    """Great-circle (haversine) distance between every point of set 1 and every point of set 2.
-
-    Args:
-        lat1, lon1: degrees, 1-D array-likes of length n (or scalars).
-        lat2, lon2: degrees, 1-D array-likes of length m (or scalars).
-
-    Returns:
-        (n, m) array of km; NaN where a coordinate is NaN.
-    """
-    p1 = np.radians(np.atleast_1d(np.asarray(lat1, dtype=float)))[:, None]
-    l1 = np.radians(np.atleast_1d(np.asarray(lon1, dtype=float)))[:, None]
-    p2 = np.radians(np.atleast_1d(np.asarray(lat2, dtype=float)))[None, :]
-    l2 = np.radians(np.atleast_1d(np.asarray(lon2, dtype=float)))[None, :]
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
-    # clip: rounding can push h a hair above 1 for antipodal points
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
-
 def distribution_rate(great_circle: Any, params: LogisticsParams | None = None) -> np.ndarray:
     """Logistics cost as a share of net value for given great-circle distances (km); NaN stays NaN."""
     p = params or LogisticsParams()
@@ -129,7 +111,7 @@ def distribution_cost(supplier_lat: Any, supplier_lon: Any, region_lat: Any, reg
         (n, m) array, currency per unit (or share of value when ``unit_value`` is 1). NaN where a
         coordinate is unknown: callers fall back to the flat rate ``ChainParams.l1``.
     """
-    rate = distribution_rate(great_circle_km(supplier_lat, supplier_lon, region_lat, region_lon), params)
+    rate = distribution_rate(distance_matrix_km(supplier_lat, supplier_lon, region_lat, region_lon), params)
     value = np.asarray(unit_value, dtype=float)
     if value.ndim == 1:
         value = value[:, None]

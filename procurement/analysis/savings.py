@@ -24,10 +24,8 @@ outside the identity.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +48,7 @@ from procurement.analysis.chain import (
     sweep_ranges,
 )
 from procurement.analysis.logistics import LogisticsParams, distribution_cost
-from procurement.errors import OutputExistsError
+from procurement.io.atomic import atomic_dir
 
 SUPPLY_COLUMNS = ("lot_id", "region_id", "spec_id", "supplier_id", "reported_volume", "agreed_volume",
                   "award_price", "reference_price")
@@ -66,8 +64,8 @@ STAKEHOLDERS: tuple[tuple[str, str, str], ...] = (
     ("promotion_channel", "party", "sales & marketing spend net of hidden rebates (reps, CSOs, 'water')"),
     ("state", "party", "VAT revenue"),
     ("production_cost", "cost", "COGS; the change includes scale economies and volume effects"),
-    ("logistics", "cost", "distributors' logistics and operations"),
-    ("other_opex", "cost", "makers' G&A, R&D and other opex"),
+    ("logistics_cost", "cost", "distributors' logistics and operations"),
+    ("other_opex_cost", "cost", "makers' G&A, R&D and other opex"),
     ("financing_cost", "cost", "working-capital cost of distributors and makers"),
     ("hospital_payment_timing", "memo", "value to hospitals of paying late plus holding the prepayment"),
     ("fund_prepayment_cost", "memo", "fund's financing cost of prepaying hospitals (negative = cost)"),
@@ -209,11 +207,18 @@ def _prepare_awards(result: Any, rows: _Rows) -> _Awards:
         extra = [c for c in ("rank", "price", "agreed_volume") if c in awards.columns]
         frame = awards[list(AWARD_COLUMNS) + extra].reset_index(drop=True)
     else:
-        # Without an awards table, each (lot, spec, supplier) of the supply is one winning bid.
-        w = grouped["w"].to_numpy()
-        safe = np.where(w > 0, w, np.nan)
-        frame = grouped[keys].assign(award_price=grouped["p1w"] / safe, reference_price=grouped["p0w"] / safe,
-                                     agreed_volume=w)
+        # Without an awards table, each (lot, spec, supplier) of the whole supply (rows without a
+        # reference price included) is one winning bid, priced at its volume-weighted means.
+        supply = result.supply
+        w = pd.to_numeric(supply["agreed_volume"], errors="coerce").fillna(0.0)
+        ref = pd.to_numeric(supply["reference_price"], errors="coerce")
+        price = pd.to_numeric(supply["award_price"], errors="coerce")
+        sums = supply[keys].assign(w=w, p0w=ref * w, p1w=price * w).groupby(
+            keys, sort=False, dropna=False).sum(min_count=1).reset_index()
+        wsum = sums["w"].to_numpy(dtype=float)
+        safe = np.where(wsum > 0, wsum, np.nan)
+        frame = sums[keys].assign(award_price=sums["p1w"].to_numpy(dtype=float) / safe,
+                                  reference_price=sums["p0w"].to_numpy(dtype=float) / safe, agreed_volume=wsum)
     merged = frame[keys].merge(grouped[keys + ["l1w", "wl"]], on=keys, how="left")
     wl = merged["wl"].to_numpy(dtype=float)
     l1 = np.divide(merged["l1w"].to_numpy(dtype=float), wl, out=np.full(len(wl), np.nan),
@@ -275,8 +280,8 @@ def _evaluate(rows: _Rows, p: Any, base: ChainParams) -> SimpleNamespace:
                                    post["promotion"] - post["hidden_rebate"]),
         "state": split(pre["vat"], post["vat"]),
         "production_cost": split(pre["cogs"], post["cogs"]),
-        "logistics": split(pre["logistics"], post["logistics"]),
-        "other_opex": split(pre["other_opex"], post["other_opex"]),
+        "logistics_cost": split(pre["logistics"], post["logistics"]),
+        "other_opex_cost": split(pre["other_opex"], post["other_opex"]),
         "financing_cost": split(pre["distributor_financing"] + pre["maker_financing"],
                                 post["distributor_financing"] + post["maker_financing"]),
         "hospital_payment_timing": (credit0, credit1 + float_value),
@@ -387,7 +392,8 @@ def _sensitivity(rows: _Rows, awards: _Awards, params: ChainParams, base_metrics
     for name, (low, high) in ranges.items():
         at = {}
         for label, value in (("low", low), ("high", high)):
-            p = params.replace(**{name: value})
+            # no validation: a corner of the ranges may break a well-posedness check, the sums still hold
+            p = dataclasses.replace(params, **{name: value})
             at[label] = _metrics(_evaluate(rows, p, params), awards, p, params)
         for metric in METRICS:
             lo, hi = float(at["low"][metric]), float(at["high"][metric])
@@ -499,6 +505,9 @@ def savings(result: Any, params: ChainParams | None = None, *, reimbursement_rat
         "rows_distance_logistics": int(np.isfinite(rows.l1_distance).sum()),
         "lots": len(rows.lot_names),
         "spend_before": spend_before,
+        "spend_after": spend_before - float(total["insurance_fund"] + total["patients"]),
+        "saving_rate": (float(total["insurance_fund"] + total["patients"]) / spend_before if spend_before
+                        else float("nan")),
         "payer_saving": float(total["insurance_fund"] + total["patients"]),
         "fund_saving": float(total["insurance_fund"]),
         "patients_saving": float(total["patients"]),
@@ -513,10 +522,8 @@ def savings(result: Any, params: ChainParams | None = None, *, reimbursement_rat
         "monte_carlo_draws": monte_carlo_draws if sensitivity else 0,
         "seed": seed,
         "params": {r["name"]: getattr(params, r["name"]) for r in parameter_table()},
-        "logistics": vars(logistics or LogisticsParams()).copy(),
+        "logistics": dataclasses.asdict(logistics or LogisticsParams()),
     }
-    summary["spend_after"] = spend_before - summary["payer_saving"]
-    summary["saving_rate"] = summary["payer_saving"] / spend_before if spend_before else float("nan")
     summary["seconds"] = time.perf_counter() - started
     return SavingsResult(by_stakeholder=by_stakeholder, cut_decomposition=cut, floor_prices=floors,
                          sensitivity=sens, summary=summary, params=params)
@@ -660,27 +667,11 @@ def write_savings(savings_result: SavingsResult, out_dir: str | Path, force: boo
         The output folder.
 
     Raises:
-        OutputExistsError: ``out_dir`` exists and ``force`` is false.
+        OutputExistsError: ``out_dir`` exists and ``force`` is false, or it is a file.
     """
-    out = Path(out_dir)
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; pass force=True (--force) to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out_dir, force=force) as tmp:
         for attr, name in OUTPUT_FILES.items():
             getattr(savings_result, attr).to_csv(tmp / name, index=False)
         (tmp / SUMMARY_FILE).write_text(json.dumps(_jsonable(savings_result.summary), indent=2,
                                                    ensure_ascii=False) + "\n", encoding="utf-8")
-        old = None
-        if out.exists():
-            # os.replace cannot replace a non-empty folder: move the old one aside first.
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir)

@@ -70,10 +70,14 @@ def load_tender(path: str | Path) -> Tender:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             problems.append(InputProblem(file_name, None, None, None, f"not a readable CSV file: {exc}"))
             raw[name] = pd.DataFrame()
+    config_unreadable = bool(problems)
     try:
         tender = tender_from_frames(raw, config, files=files, config_file=CONFIG_FILE, source=str(folder))
     except TenderFileErrors as exc:
-        raise TenderFileErrors(problems + exc.problems, str(folder)) from None
+        found = exc.problems
+        if config_unreadable:  # an unreadable tender.toml is one problem, not one per missing key
+            found = [p for p in found if p.file != CONFIG_FILE]
+        raise TenderFileErrors(problems + found, str(folder)) from None
     if problems:
         raise TenderFileErrors(problems, str(folder))
     return tender

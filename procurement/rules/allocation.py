@@ -21,15 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EARTH_RADIUS_KM = 6371.0
-
-
-def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Haversine distance in km between points (broadcasting numpy arrays of degrees)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+from procurement.geo import great_circle_km  # noqa: F401  (re-exported for older imports)
 
 
 @dataclass(frozen=True)
@@ -104,7 +96,9 @@ def pick_regions(n_winners: int, volume: np.ndarray, policy: str = "largest-volu
         primary[r], pick_round[r], pick_order[r] = w, rnd, seq
 
     seq = 0
-    for _ in range(min(first_pick_regions, n_regions)):
+    # the extra first pick never costs another winner its region: with as many regions as winners,
+    # round 1 alone gives each winner one
+    for _ in range(min(first_pick_regions, max(n_regions - n_winners, 0))):
         take(0, 0, seq)
         seq += 1
     rnd = 1

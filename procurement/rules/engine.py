@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from procurement.geo import distance_matrix_km
 from procurement.model.result import TenderResult
 from procurement.model.tender import Tender
-from procurement.rules.allocation import great_circle_km, pick_regions
+from procurement.rules.allocation import pick_regions
 from procurement.rules.comparable import comparable_factors
 from procurement.rules.selection import explain, select_lot
 
@@ -129,11 +130,9 @@ def run_rules(tender: Tender) -> TenderResult:
         reported = dem.groupby("region_id", sort=False)["volume"].sum().reindex(region_ids).to_numpy(float)
         distance = None
         if tender.pick_policy == "nearest":
-            distance = great_circle_km(
-                sup.loc[win["supplier_id"], "latitude"].to_numpy(float)[:, None],
-                sup.loc[win["supplier_id"], "longitude"].to_numpy(float)[:, None],
-                reg.loc[region_ids, "latitude"].to_numpy(float)[None, :],
-                reg.loc[region_ids, "longitude"].to_numpy(float)[None, :])
+            distance = distance_matrix_km(
+                sup.loc[win["supplier_id"], "latitude"], sup.loc[win["supplier_id"], "longitude"],
+                reg.loc[region_ids, "latitude"], reg.loc[region_ids, "longitude"])
         picks = pick_regions(len(win), reported * s, tender.pick_policy, distance=distance, rng=rng,
                              first_pick_regions=rules.first_pick_regions, backup=rules.backup_supplier)
         win_ids = win["supplier_id"].to_numpy()

@@ -1,0 +1,143 @@
+"""Unit tests of the rules building blocks: cap lookups, overrides, spec ratios, picking splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from procurement.errors import UnknownNameError
+from procurement.geo import great_circle_km
+from procurement.rules import get_preset
+from procurement.rules.allocation import pick_regions
+from procurement.rules.comparable import comparable_factors
+from procurement.rules.selection import select_lot
+
+BATCH4 = get_preset("batch4")
+
+
+@pytest.mark.parametrize(("bidders", "cap"), [(0, 0), (1, 1), (2, 2), (3, 2), (4, 3), (5, 4), (6, 4), (7, 5),
+                                              (8, 6), (9, 7), (10, 8), (11, 9), (12, 9), (13, 10), (40, 10)])
+def test_batch4_cap_table(bidders, cap):
+    assert BATCH4.max_winners(bidders) == cap
+
+
+def test_shares_and_terms():
+    assert [BATCH4.volume_share(w) for w in (0, 1, 2, 3, 4, 9)] == [0.0, 0.5, 0.6, 0.7, 0.8, 0.8]
+    assert [BATCH4.volume_share(w, "special") for w in (1, 2, 3, 4)] == [0.4, 0.5, 0.6, 0.7]
+    assert [BATCH4.contract_term(w) for w in (1, 2, 3, 4, 7)] == [1, 1, 2, 3, 3]
+    with pytest.raises(UnknownNameError, match="valid: general, special"):
+        BATCH4.volume_share(2, "antibiotic")
+
+
+def test_overrides_are_checked():
+    changed = BATCH4.with_overrides(fuse_ratio=2, winner_caps=[1, 1, 2], min_cut_vs_ceiling=None,
+                                    volume_shares={"general": [0.5, 0.9]})
+    assert changed.fuse_ratio == 2.0 and changed.winner_caps == (1, 1, 2)
+    assert changed.min_cut_vs_ceiling is None and changed.volume_share(3) == 0.9
+    assert BATCH4.fuse_ratio == 1.8  # the preset itself is untouched
+    with pytest.raises(UnknownNameError, match="fuse_ratio"):
+        BATCH4.with_overrides(fuse=1.5)
+    with pytest.raises(ValueError, match="finite number"):
+        BATCH4.with_overrides(fuse_ratio="high")
+    with pytest.raises(ValueError, match="not one of"):
+        BATCH4.with_overrides(anchor="median")
+    with pytest.raises(ValueError, match="whole number"):
+        BATCH4.with_overrides(winner_caps=[1, 2.5])
+
+
+def _specs(rows):
+    specs = pd.DataFrame(rows, columns=["spec_id", "lot_id", "strength", "pack_size", "fill_volume"])
+    lots = pd.DataFrame({"lot_id": ["L"], "rep_spec_id": ["R"]})
+    return specs, lots
+
+
+def test_power_ratios():
+    specs, lots = _specs([("R", "L", 20, 7, np.nan), ("H", "L", 10, 7, np.nan), ("D", "L", 40, 7, np.nan),
+                          ("P", "L", 20, 14, np.nan)])
+    f = comparable_factors(specs, lots, BATCH4)
+    assert f["R"] == 1
+    assert f["H"] == pytest.approx(1.7)  # half the content: unit price x 1.7 on the 20 mg basis
+    assert f["D"] == pytest.approx(1 / 1.7)
+    assert f["P"] == pytest.approx(2 / 1.95)  # pack of 14 vs 7: pack price ratio 1.95
+    linear = comparable_factors(specs, lots, BATCH4.with_overrides(normalisation="linear"))
+    assert linear["H"] == pytest.approx(2.0)
+    none = comparable_factors(specs, lots, BATCH4.with_overrides(normalisation="none"))
+    assert (none == 1).all()
+
+
+def test_fill_volume_ratio_at_equal_concentration():
+    specs, lots = _specs([("R", "L", 4, 1, 2.0), ("V", "L", 8, 1, 4.0), ("C", "L", 8, 1, 2.0)])
+    f = comparable_factors(specs, lots, BATCH4)
+    assert f["V"] == pytest.approx(1 / 1.9)  # same 2 mg/ml, double volume: fill rule
+    assert f["C"] == pytest.approx(1 / 1.7)  # double concentration: content rule
+
+
+def _select(rules, prices, ceiling=1.0):
+    p = np.asarray(prices, float)
+    return select_lot(rules, p, np.full(len(p), ceiling), p, np.arange(len(p)))
+
+
+def test_low_price_route_and_fuse():
+    sel = _select(BATCH4.with_overrides(min_cut_vs_ceiling=None), [0.02, 0.09, 0.2, 0.5], ceiling=1.0)
+    # 4 valid -> cap 3; fuse 0.036: only 0.02; 0.09 wins by the 0.10 route; 0.2 fails every condition
+    assert list(sel.won) == [True, True, False, False]
+    assert list(sel.under_low_price) == [True, True, False, False]
+
+
+def test_ties_break_by_supplier_order():
+    sel = _select(BATCH4, [0.3, 0.3, 0.3])  # 3 valid -> cap 2
+    assert list(sel.won) == [True, True, False]
+    assert list(sel.rank) == [1, 2, 3]
+
+
+def test_related_parties_count_once():
+    rules = BATCH4.with_overrides(count_related_as_one=True)
+    p = np.array([0.3, 0.31, 0.32, 0.33])
+    sel = select_lot(rules, p, np.ones(4), p, np.arange(4), group=np.array(["A", "A", "B", "C"]))
+    assert sel.valid_bidders == 3 and sel.cap == 2
+    assert list(sel.won) == [True, False, True, False]
+
+
+def test_anchor_mean_fraction():
+    rules = BATCH4.with_overrides(anchor="max-lowest-mean-fraction", min_cut_vs_ceiling=None,
+                                  low_price_threshold=None)
+    sel = _select(rules, [0.1, 0.8, 0.9, 1.0, 1.0], ceiling=2.0)
+    # mean 0.76 -> anchor max(0.1, 0.38) = 0.38; fuse 0.684
+    assert sel.anchor == pytest.approx(0.38)
+    assert list(sel.within_fuse) == [True, False, False, False, False]
+
+
+def test_revival_pays_highest_rule1_price():
+    rules = BATCH4.with_overrides(revival="highest-rule1-price", min_cut_vs_ceiling=None,
+                                  low_price_threshold=None)
+    sel = _select(rules, [1.0, 1.5, 1.7, 2.5, 3.0], ceiling=5.0)  # cap 4: 1.0, 1.5, 1.7 rule 1; 2.5 revives
+    assert list(sel.won) == [True, True, True, True, False]
+    assert sel.revived[3] and sel.award_comparable[3] == pytest.approx(1.7)
+
+
+@pytest.mark.parametrize(("winners", "split"), [
+    (2, [16, 15]), (3, [11, 10, 10]), (4, [9, 8, 7, 7]), (5, [7, 6, 6, 6, 6]), (6, [6, 5, 5, 5, 5, 5]),
+    (7, [6, 5, 4, 4, 4, 4, 4]), (8, [5, 4, 4, 4, 4, 4, 3, 3]), (10, [4, 3, 3, 3, 3, 3, 3, 3, 3, 3])])
+def test_rank_order_picking_reproduces_published_splits(winners, split):
+    volume = np.random.default_rng(winners).lognormal(size=31)
+    picks = pick_regions(winners, volume)
+    assert list(np.bincount(picks.primary, minlength=winners)) == split
+
+
+def test_pick_policies():
+    volume = np.array([5.0, 9.0, 1.0, 7.0])
+    picks = pick_regions(2, volume, "largest-volume")
+    assert list(picks.primary) == [1, 0, 0, 0] and picks.pick_round[1] == 0
+    distance = np.array([[0, 10, 20, 30], [30, 20, 10, 0]], float)
+    near = pick_regions(2, volume, "nearest", distance=distance)
+    assert near.primary[0] == 0 and near.primary[3] == 1
+    a = pick_regions(3, volume, "random", rng=np.random.default_rng(5))
+    b = pick_regions(3, volume, "random", rng=np.random.default_rng(5))
+    assert list(a.primary) == list(b.primary)
+    with pytest.raises(ValueError, match="distance"):
+        pick_regions(2, volume, "nearest")
+
+
+def test_great_circle():
+    assert great_circle_km(39.9, 116.41, 31.23, 121.47) == pytest.approx(1067, rel=0.01)
