@@ -105,68 +105,9 @@ def run_rules(tender: Tender) -> TenderResult:
     lots["term_years"] = [t if pd.notna(t) else rules.contract_term(w)
                           for t, w in zip(lots["term_years"], lots["winners"], strict=True)]
     lots.loc[lots["winners"] == 0, "term_years"] = 0.0
-    factors = comparable_factors(tender.specs, tender.lots, rules)
-    specs = tender.specs.set_index("spec_id")
-    demand = tender.demand.copy()
-    demand["lot_id"] = demand["spec_id"].map(specs["lot_id"])
-    region_pos = {r: i for i, r in enumerate(tender.regions["region_id"])}
-    demand["_region_pos"] = demand["region_id"].map(region_pos)
-    demand = demand.sort_values(["lot_id", "_region_pos", "spec_id"], kind="stable")
-    share = lots.set_index("lot_id")["volume_share"]
-    rng = np.random.default_rng(tender.seed)
-    sup = tender.suppliers.set_index("supplier_id")
-    reg = tender.regions.set_index("region_id")
-
-    alloc_rows, supply_parts = [], []
-    winners_by_lot = {lot: g.sort_values("rank") for lot, g in bids[bids["won"]].groupby("lot_id", sort=False)}
-    demand_by_lot = dict(tuple(demand.groupby("lot_id", sort=False)))
-    for lot_id in tender.lots["lot_id"]:
-        win = winners_by_lot.get(lot_id)
-        dem = demand_by_lot.get(lot_id)
-        if win is None or dem is None:
-            continue
-        s = float(share[lot_id])
-        region_ids = dem["region_id"].drop_duplicates().tolist()
-        reported = dem.groupby("region_id", sort=False)["volume"].sum().reindex(region_ids).to_numpy(float)
-        distance = None
-        if tender.pick_policy == "nearest":
-            distance = distance_matrix_km(
-                sup.loc[win["supplier_id"], "latitude"], sup.loc[win["supplier_id"], "longitude"],
-                reg.loc[region_ids, "latitude"], reg.loc[region_ids, "longitude"])
-        picks = pick_regions(len(win), reported * s, tender.pick_policy, distance=distance, rng=rng,
-                             first_pick_regions=rules.first_pick_regions, backup=rules.backup_supplier)
-        win_ids = win["supplier_id"].to_numpy()
-        win_comp = win["award_comparable_price"].to_numpy(float)
-        primary_of = dict(zip(region_ids, win_ids[picks.primary], strict=True))
-        # per-spec supply rows: the primary's comparable award price converted to each spec
-        part = dem[["lot_id", "region_id", "spec_id", "volume"]].rename(columns={"volume": "reported_volume"})
-        part["supplier_id"] = part["region_id"].map(primary_of)
-        comp_of = dict(zip(win_ids, win_comp, strict=True))
-        own = {(sid, spec): p for sid, spec, p, rev in zip(win["supplier_id"], win["spec_id"], win["price"],
-                                                           win["revived"], strict=True) if not rev}
-        part["agreed_volume"] = part["reported_volume"] * s
-        part["award_price"] = [own.get((sid, spec), comp_of[sid] / factors[spec])
-                               for sid, spec in zip(part["supplier_id"], part["spec_id"], strict=True)]
-        part["reference_price"] = part["spec_id"].map(specs["reference_price"])
-        supply_parts.append(part)
-        for k, region_id in enumerate(region_ids):
-            b = picks.backup[k]
-            alloc_rows.append({"lot_id": lot_id, "region_id": region_id,
-                               "primary_supplier_id": win_ids[picks.primary[k]],
-                               "backup_supplier_id": win_ids[b] if b >= 0 else None,
-                               "pick_round": int(picks.pick_round[k]), "pick_order": int(picks.pick_order[k]),
-                               "reported_volume": reported[k], "agreed_volume": reported[k] * s,
-                               "price": win_comp[picks.primary[k]]})
-    supply = (pd.concat(supply_parts, ignore_index=True) if supply_parts else pd.DataFrame(
-        columns=["lot_id", "region_id", "spec_id", "reported_volume", "supplier_id", "agreed_volume",
-                 "award_price", "reference_price"]))
-    supply = supply[["lot_id", "region_id", "spec_id", "supplier_id", "reported_volume", "agreed_volume",
-                     "award_price", "reference_price"]]
+    supply, allocation = allocate(tender, bids, lots)
     supply["award_spend"] = supply["agreed_volume"] * supply["award_price"]
     supply["reference_spend"] = supply["agreed_volume"] * supply["reference_price"]
-    allocation = pd.DataFrame(alloc_rows, columns=[
-        "lot_id", "region_id", "primary_supplier_id", "backup_supplier_id", "pick_round", "pick_order",
-        "reported_volume", "agreed_volume", "price"])
     keyed = supply.groupby(["lot_id", "region_id"], sort=False)[["award_spend", "reference_spend"]].sum(
         min_count=1)
     allocation = allocation.join(keyed, on=["lot_id", "region_id"])
@@ -175,6 +116,117 @@ def run_rules(tender: Tender) -> TenderResult:
     return TenderResult(tender=tender, mode="rules", lots=lots, bids=bids.drop(columns=["factor"]),
                         awards=awards, allocation=allocation, supply=supply,
                         summary=summarise(tender, lots, bids, awards, supply, mode="rules"))
+
+
+def allocate(tender: Tender, bids: pd.DataFrame, lots: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Agreed volumes and province picking for every awarded lot.
+
+    Args:
+        tender: the tender.
+        bids: the bids audit frame of :func:`evaluate_bids` (``won``, ``rank``, ``award_comparable_price``,
+            ``factor``, ``revived``).
+        lots: per-lot frame with ``volume_share``.
+
+    Returns:
+        (supply, allocation) frames without spend columns: supply has one row per (lot, region, spec)
+        with demand, allocation one per (lot, region).
+    """
+    rules = tender.rules
+    specs = tender.specs
+    spec_pos = pd.Index(specs["spec_id"])
+    factors = comparable_factors(specs, tender.lots, rules).to_numpy(float)
+    reference = specs["reference_price"].to_numpy(float)
+    lot_pos = pd.Index(tender.lots["lot_id"])
+    region_index = pd.Index(tender.regions["region_id"])
+    d_spec = spec_pos.get_indexer(tender.demand["spec_id"])
+    d_lot = lot_pos.get_indexer(specs["lot_id"].to_numpy()[d_spec])
+    d_region = region_index.get_indexer(tender.demand["region_id"])
+    d_volume = tender.demand["volume"].to_numpy(float)
+    order = np.lexsort((d_spec, d_region, d_lot))
+    d_spec, d_lot, d_region, d_volume = d_spec[order], d_lot[order], d_region[order], d_volume[order]
+    bounds = np.searchsorted(d_lot, np.arange(len(lot_pos) + 1))
+    share = lots["volume_share"].to_numpy(float)
+    rng = np.random.default_rng(tender.seed)
+    sup_lat = tender.suppliers.set_index("supplier_id")["latitude"]
+    sup_lon = tender.suppliers.set_index("supplier_id")["longitude"]
+    reg_lat = tender.regions["latitude"].to_numpy(float)
+    reg_lon = tender.regions["longitude"].to_numpy(float)
+    won = bids[bids["won"]].sort_values(["lot_id", "rank"], kind="stable")
+    winners_by_lot = {lot: g for lot, g in won.groupby("lot_id", sort=False)}
+
+    supply_cols: dict[str, list] = {k: [] for k in ("lot", "region", "spec", "supplier", "volume", "agreed",
+                                                    "price")}
+    alloc_cols: dict[str, list] = {k: [] for k in ("lot", "region", "primary", "backup", "round", "order",
+                                                   "reported", "agreed", "price")}
+    for k, lot_id in enumerate(lot_pos):
+        win = winners_by_lot.get(lot_id)
+        lo, hi = bounds[k], bounds[k + 1]
+        if win is None or lo == hi:
+            continue
+        s = share[k]
+        rows_region = d_region[lo:hi]
+        starts = np.flatnonzero(np.r_[True, rows_region[1:] != rows_region[:-1]])
+        regions = rows_region[starts]
+        reported = np.add.reduceat(d_volume[lo:hi], starts)
+        win_ids = win["supplier_id"].to_numpy()
+        distance = None
+        if tender.pick_policy == "nearest":
+            distance = distance_matrix_km(sup_lat[win_ids], sup_lon[win_ids], reg_lat[regions], reg_lon[regions])
+        picks = pick_regions(len(win), reported * s, tender.pick_policy, distance=distance, rng=rng,
+                             first_pick_regions=rules.first_pick_regions, backup=rules.backup_supplier)
+        win_comp = win["award_comparable_price"].to_numpy(float)
+        win_spec = spec_pos.get_indexer(win["spec_id"])
+        own_price = np.where(win["revived"].to_numpy(bool), np.nan, win["price"].to_numpy(float))
+        # each supply row: its region's primary, paid the comparable award price converted to the row's
+        # spec (its own bid price exactly on the spec it bid)
+        row_winner = np.repeat(picks.primary, np.diff(np.r_[starts, hi - lo]))
+        row_spec = d_spec[lo:hi]
+        price = win_comp[row_winner] / factors[row_spec]
+        own = (win_spec[row_winner] == row_spec) & ~np.isnan(own_price[row_winner])
+        price[own] = own_price[row_winner][own]
+        supply_cols["lot"].append(np.full(hi - lo, k))
+        supply_cols["region"].append(rows_region)
+        supply_cols["spec"].append(row_spec)
+        supply_cols["supplier"].append(win_ids[row_winner])
+        supply_cols["volume"].append(d_volume[lo:hi])
+        supply_cols["agreed"].append(d_volume[lo:hi] * s)
+        supply_cols["price"].append(price)
+        alloc_cols["lot"].append(np.full(len(regions), k))
+        alloc_cols["region"].append(regions)
+        alloc_cols["primary"].append(win_ids[picks.primary])
+        alloc_cols["backup"].append(np.where(picks.backup >= 0, win_ids[np.maximum(picks.backup, 0)], None))
+        alloc_cols["round"].append(picks.pick_round)
+        alloc_cols["order"].append(picks.pick_order)
+        alloc_cols["reported"].append(reported)
+        alloc_cols["agreed"].append(reported * s)
+        alloc_cols["price"].append(win_comp[picks.primary])
+
+    def cat(parts: list, dtype: object = None) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
+    spec_rows = cat(supply_cols["spec"], np.int64)
+    supply = pd.DataFrame({
+        "lot_id": lot_pos.to_numpy()[cat(supply_cols["lot"], np.int64)],
+        "region_id": region_index.to_numpy()[cat(supply_cols["region"], np.int64)],
+        "spec_id": spec_pos.to_numpy()[spec_rows],
+        "supplier_id": cat(supply_cols["supplier"], object),
+        "reported_volume": cat(supply_cols["volume"], float),
+        "agreed_volume": cat(supply_cols["agreed"], float),
+        "award_price": cat(supply_cols["price"], float),
+        "reference_price": reference[spec_rows],
+    })
+    allocation = pd.DataFrame({
+        "lot_id": lot_pos.to_numpy()[cat(alloc_cols["lot"], np.int64)],
+        "region_id": region_index.to_numpy()[cat(alloc_cols["region"], np.int64)],
+        "primary_supplier_id": cat(alloc_cols["primary"], object),
+        "backup_supplier_id": cat(alloc_cols["backup"], object),
+        "pick_round": cat(alloc_cols["round"], np.int64),
+        "pick_order": cat(alloc_cols["order"], np.int64),
+        "reported_volume": cat(alloc_cols["reported"], float),
+        "agreed_volume": cat(alloc_cols["agreed"], float),
+        "price": cat(alloc_cols["price"], float),
+    })
+    return supply, allocation
 
 
 def _awards(bids: pd.DataFrame, allocation: pd.DataFrame, supply: pd.DataFrame,
