@@ -109,8 +109,8 @@ SPECS = TableSchema(
         Column("pack_size", "int", "Smallest units per pack.", positive=True),
         Column("fill_volume", "float", "Fill volume per smallest unit for injections and liquids; blank "
                "for solids.", unit="ml", required=False, nullable=True, positive=True),
-        Column("ceiling_price", "float", "Highest valid bid price per smallest unit (最高有效申报价).",
-               unit="currency/unit", positive=True),
+        Column("ceiling_price", "float", "Highest valid bid price per smallest unit (最高有效申报价); "
+               "blank only for a spec nobody may bid on.", unit="currency/unit", nullable=True, positive=True),
         Column("reference_price", "float", "Pre-tender reference price per smallest unit (e.g. the "
                "median purchase price); blank if unknown.", unit="currency/unit", nullable=True,
                positive=True),

@@ -338,7 +338,7 @@ def tender_from_frames(raw: Mapping[str, pd.DataFrame | None], config: Mapping[s
             if schema.optional:
                 continue
             problems.append(InputProblem(files[name], None, None, None,
-                                         f"required table missing ({schema.description})"))
+                                         f"file not found; the {name} table is required"))
             continue
         checked = _check_table(schema, table, files[name], problems)
         if checked is not None:
