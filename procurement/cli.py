@@ -152,5 +152,14 @@ def savings(result_dir: str, params_file: str | None, out: str | None, force: bo
     click.echo(f"wrote {target}")
 
 
+def _register_commands() -> None:
+    from procurement.commands.replay import replay
+
+    for command in (replay,):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -38,10 +38,11 @@ def test_rules_mode_invariants(tender):
     result = procurement.run(tender)
     bids, lots, rules = result.bids, result.lots.set_index("lot_id"), tender.rules
     won = bids[bids["won"]]
-    # winners never exceed the cap of the lot's valid bidders
+    # winners never exceed the cap of the lot's bidders (all bidders or valid ones: rules.cap_bidders)
     per_lot = won.groupby("lot_id").size()
     for lot_id, count in per_lot.items():
-        assert count <= rules.max_winners(int(lots.loc[lot_id, "valid_bidders"]))
+        bidders = lots.loc[lot_id, "bidders" if rules.cap_bidders == "all" else "valid_bidders"]
+        assert count <= rules.max_winners(int(bidders))
     # every winner is under its ceiling and passes a price condition
     assert (won["price"] <= won["ceiling_price"] * (1 + 1e-9)).all()
     assert won["price_condition"].all()

@@ -141,3 +141,26 @@ def test_pick_policies():
 
 def test_great_circle():
     assert great_circle_km(39.9, 116.41, 31.23, 121.47) == pytest.approx(1067, rel=0.01)
+
+
+def test_batch12_no_volume_winners_get_no_region():
+    """Batch 12: a bid far below the mean wins without agreed volume and takes no shortlist slot."""
+    import procurement
+    from procurement.model.validate import tender_from_frames
+    from procurement.synthetic import synthetic_frames
+
+    frames = synthetic_frames(lots=1, regions=5, suppliers=8, bids_per_lot=8, seed=3)
+    bids = frames["bids"]
+    spec = bids["spec_id"].iloc[0]
+    ceiling = frames["specs"].set_index("spec_id").loc[spec, "ceiling_price"]
+    frames["bids"] = bids.assign(spec_id=spec, price=[ceiling * f for f in
+                                                      (0.01, 0.5, 0.52, 0.54, 0.56, 0.58, 0.6, 0.62)][:len(bids)])
+    tender = tender_from_frames(frames, {"name": "b12", "rules": {
+        "preset": "batch4", "overrides": {"no_volume_below_sd": 2.0}}})
+    result = procurement.run(tender)
+    flagged = result.bids[result.bids["no_volume"]]
+    assert len(flagged) == 1 and flagged["won"].all()
+    cheapest = flagged["supplier_id"].iloc[0]
+    assert cheapest not in set(result.allocation["primary_supplier_id"])
+    award = result.awards.set_index("supplier_id").loc[cheapest]
+    assert award["regions"] == 0 and award["agreed_volume"] == 0

@@ -39,7 +39,7 @@ def evaluate_bids(tender: Tender) -> tuple[pd.DataFrame, pd.DataFrame]:
     n = len(bids)
     cols = {name: np.zeros(n, dtype=bool) for name in
             ("valid", "within_fuse", "under_low_price", "cut_vs_ceiling", "price_condition", "shortlisted",
-             "won", "revived")}
+             "won", "revived", "no_volume")}
     rank = np.zeros(n, dtype=np.int64)
     anchor = np.full(n, np.nan)
     award = np.full(n, np.nan)
@@ -57,12 +57,15 @@ def evaluate_bids(tender: Tender) -> tuple[pd.DataFrame, pd.DataFrame]:
         sel = select_lot(rules, price_all[idx], ceiling_all[idx], comp_all[idx], order_key[idx],
                          group_all[idx], low_price_applies=not low_forms or lot.dosage_form in low_forms)
         for name in cols:
-            cols[name][idx] = getattr(sel, name)
+            value = getattr(sel, name)
+            if value is not None:  # no_volume is None where the batch-12 rule is off
+                cols[name][idx] = value
         rank[idx], award[idx] = sel.rank, sel.award_comparable
         anchor[idx], valid_bidders[idx], cap[idx] = sel.anchor, sel.valid_bidders, sel.cap
         for j, i in enumerate(idx):
             reasons[i] = explain(rules, sel, j, price_all[i], ceiling_all[i], comp_all[i])
         winners = int(sel.won.sum())
+        without_volume = int(sel.no_volume.sum()) if sel.no_volume is not None else 0
         if len(idx) == 0:
             failure = "no bids"
         elif not sel.valid.any():
@@ -73,7 +76,8 @@ def evaluate_bids(tender: Tender) -> tuple[pd.DataFrame, pd.DataFrame]:
             failure = ""
         lot_rows.append({"lot_id": lot.lot_id, "molecule": lot.molecule, "dosage_form": lot.dosage_form,
                          "bidders": len(idx), "valid_bidders": sel.valid_bidders, "cap": sel.cap,
-                         "winners": winners, "status": "failed" if failure else "awarded",
+                         "winners": winners, "winners_without_volume": without_volume,
+                         "status": "failed" if failure else "awarded",
                          "failure_reason": failure, "anchor": sel.anchor,
                          "lowest_winning": float(np.nanmin(sel.award_comparable)) if winners else np.nan,
                          "highest_winning": float(np.nanmax(sel.award_comparable)) if winners else np.nan})
@@ -100,7 +104,9 @@ def run_rules(tender: Tender) -> TenderResult:
     """
     rules = tender.rules
     bids, lots = evaluate_bids(tender)
-    lots["volume_share"] = [rules.volume_share(w, c) for w, c in zip(lots["winners"], lots["share_class"],
+    # winners selected without agreed volume (batch 12) do not count for the share table
+    with_volume = lots["winners"] - lots["winners_without_volume"]
+    lots["volume_share"] = [rules.volume_share(w, c) for w, c in zip(with_volume, lots["share_class"],
                                                                       strict=True)]
     lots["term_years"] = [t if pd.notna(t) else rules.contract_term(w)
                           for t, w in zip(lots["term_years"], lots["winners"], strict=True)]
@@ -151,7 +157,7 @@ def allocate(tender: Tender, bids: pd.DataFrame, lots: pd.DataFrame) -> tuple[pd
     sup_lon = tender.suppliers.set_index("supplier_id")["longitude"]
     reg_lat = tender.regions["latitude"].to_numpy(float)
     reg_lon = tender.regions["longitude"].to_numpy(float)
-    won = bids[bids["won"]].sort_values(["lot_id", "rank"], kind="stable")
+    won = bids[bids["won"] & ~bids["no_volume"]].sort_values(["lot_id", "rank"], kind="stable")
     winners_by_lot = {lot: g for lot, g in won.groupby("lot_id", sort=False)}
 
     supply_cols: dict[str, list] = {k: [] for k in ("lot", "region", "spec", "supplier", "volume", "agreed",
@@ -233,7 +239,7 @@ def _awards(bids: pd.DataFrame, allocation: pd.DataFrame, supply: pd.DataFrame,
             lots: pd.DataFrame) -> pd.DataFrame:
     win = bids[bids["won"]].sort_values(["lot_id", "rank"], kind="stable")
     awards = win[["lot_id", "supplier_id", "spec_id", "rank", "price", "comparable_price",
-                  "award_comparable_price", "reference_price", "revived"]].copy()
+                  "award_comparable_price", "reference_price", "revived", "no_volume"]].copy()
     awards["award_price"] = np.where(awards["revived"],
                                      win["award_comparable_price"] / win["factor"], awards["price"])
     key = ["lot_id", "supplier_id"]

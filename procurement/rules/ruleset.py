@@ -16,7 +16,8 @@ from typing import Any
 from procurement.errors import UnknownNameError
 
 NORMALISATIONS = ("power", "linear", "none")
-ANCHORS = ("lowest", "max-lowest-mean-fraction")
+ANCHORS = ("lowest", "max-lowest-mean-fraction", "max-lowest-mean-minus-sd")
+CAP_BIDDERS = ("valid", "all")
 SELECTION_ORDERS = ("cap-then-conditions", "conditions-then-cap")
 TIE_BREAKS = ("supplier-id", "declared-price")
 REVIVALS = ("none", "highest-rule1-price")
@@ -56,17 +57,33 @@ class RuleSet:
         "Firms of one related-party group count as one bidder, and only the group's best bid competes.",
         default=False)
     winner_caps: tuple[int, ...] = _param(
-        "Maximum winners (最多入围企业数) for 1, 2, 3, ... valid bidders; the last entry holds beyond.",
+        "Maximum winners (最多入围企业数) for 1, 2, 3, ... bidders (counted as cap_bidders says); the last "
+        "entry holds beyond.",
         default=(1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 9, 9, 10))
+    cap_bidders: str = _param(
+        "Bidders N that enter the cap table: `all` firms that bid (over-ceiling bids and 99999 'no acceptable "
+        "price' quotes included; the batch-2 and batch-4 results need it [D]), or `valid` bids only.",
+        choices=CAP_BIDDERS, default="valid")
     fuse_ratio: float | None = _param(
         "A winner's comparable price must be <= this multiple of the anchor (1.8x fuse); None disables.",
         default=1.8)
     anchor: str = _param(
-        "Base of the fuse: `lowest` valid comparable price, or `max-lowest-mean-fraction` = "
-        "max(lowest, anchor_mean_fraction x mean of valid comparable prices) (batch 11).",
+        "Base of the fuse: `lowest` valid comparable price, `max-lowest-mean-fraction` = "
+        "max(lowest, anchor_mean_fraction x mean of valid comparable prices) (batch 11), or "
+        "`max-lowest-mean-minus-sd` = max(lowest, mean - anchor_sd_multiple x SD of valid comparable "
+        "prices) (batch-12 double anchor; population SD [U]).",
         choices=ANCHORS, default="lowest")
     anchor_mean_fraction: float = _param(
         "Fraction of the mean used by the `max-lowest-mean-fraction` anchor.", default=0.5)
+    anchor_sd_multiple: float = _param(
+        "Standard deviations below the mean used by the `max-lowest-mean-minus-sd` anchor.", default=1.0)
+    no_volume_below_sd: float | None = _param(
+        "Batch 12: a valid bid below mean - this many SD still wins, but with 0% agreed volume and without "
+        "taking a shortlist slot; None disables.", default=None)
+    highest_bid_loses: bool = _param(
+        "The highest-priced valid bid of a lot (of >= 2 valid bidders) cannot win: one reading of the "
+        "garbled batch 7-9 extra rule (max/min price-ratio exclusion, mechanics unpublished [U]).",
+        default=False)
     low_price_threshold: float | None = _param(
         "Alternative condition: comparable price per unit <= this amount (0.10 yuan); None disables.",
         default=0.10)

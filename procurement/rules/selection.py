@@ -3,15 +3,23 @@
 Procedure, with the rule set's parameters (defaults of the batch-4 family in brackets):
 
 1. validity: declared price <= its spec's ceiling;
-2. valid bidders N (related-party groups as one bidder where the preset says so) give the winner cap
-   from the cap table;
+2. bidders N (``cap_bidders = "all"``: every firm that bid, over-ceiling bids included, as the batch-2
+   and batch-4 results show; ``"valid"``: valid bids only; related-party groups as one bidder where the
+   preset says so) give the winner cap from the cap table;
 3. valid bids are ranked by unit comparable price; ties break by the documented key (supplier id);
 4. price conditions, any one suffices: comparable price <= fuse_ratio x anchor [1.8 x lowest], or
    <= low_price_threshold [0.10], or a declared-price cut >= min_cut_vs_ceiling against the ceiling [50%];
+   with every condition disabled (``ext-2019``, ``pilot-4+7``) every valid bid qualifies. Anchors:
+   ``lowest``; ``max-lowest-mean-fraction`` = max(lowest, f x mean) (batch 11);
+   ``max-lowest-mean-minus-sd`` = max(lowest, mean - k x SD) (batch 12 double anchor; population SD);
+   with ``no_volume_below_sd`` = m (batch 12), valid bids below mean - m x SD win without agreed volume
+   and take no shortlist slot;
 5. ``cap-then-conditions``: the first ``cap`` ranked bids are shortlisted and win if they meet a price
    condition; ``conditions-then-cap``: the first ``cap`` ranked bids that meet one win;
 6. optional revival (batch 10): shortlisted bids that fail every condition win at the highest Rule-1
-   winning price (or revival_sole_winner_ratio x a sole Rule-1 winner's price).
+   winning price (or revival_sole_winner_ratio x a sole Rule-1 winner's price);
+7. optional ``highest_bid_loses`` (a reading of the garbled batch 7-9 extra rule, off by default): the
+   highest-priced valid bid of a lot with at least 2 valid bidders cannot win.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ class LotSelection:
     Attributes:
         valid: bid at or under its ceiling.
         counted: bid counts as a bidder and competes (False for a related party's weaker bid).
-        valid_bidders: N used for the cap table.
+        valid_bidders: valid bidders (related parties as one where the preset says so).
         cap: maximum winners.
         anchor: comparable price the fuse multiplies (NaN without valid bids).
         rank: 1-based rank among competing valid bids by comparable price, 0 if not ranked.
@@ -42,6 +50,9 @@ class LotSelection:
         won: selected.
         revived: won through the revival route.
         award_comparable: comparable price the winner is paid (its own, or the revival price); NaN if lost.
+        cap_bidders: N used for the cap table (``rules.cap_bidders``: all bidders or valid ones).
+        no_volume: won below mean - m x SD (batch 12): selected without agreed volume, no shortlist slot;
+            None when the rule is off.
     """
 
     valid: np.ndarray
@@ -58,6 +69,8 @@ class LotSelection:
     won: np.ndarray
     revived: np.ndarray
     award_comparable: np.ndarray
+    cap_bidders: int = 0
+    no_volume: np.ndarray | None = None
 
 
 def select_lot(rules: RuleSet, price: np.ndarray, ceiling: np.ndarray, comparable: np.ndarray,
@@ -84,7 +97,8 @@ def select_lot(rules: RuleSet, price: np.ndarray, ceiling: np.ndarray, comparabl
     else:
         order = np.lexsort((order_key, comparable))
     counted = valid.copy()
-    if rules.count_related_as_one and group is not None:
+    related = rules.count_related_as_one and group is not None
+    if related:
         seen: set = set()
         for i in order:
             if valid[i]:
@@ -93,14 +107,26 @@ def select_lot(rules: RuleSet, price: np.ndarray, ceiling: np.ndarray, comparabl
                 seen.add(group[i])
     ranked = order[counted[order]]
     valid_bidders = int(counted.sum())
-    cap = rules.max_winners(valid_bidders)
+    if rules.cap_bidders == "all":
+        cap_bidders = len(set(group.tolist())) if related else n
+    else:
+        cap_bidders = valid_bidders
+    cap = rules.max_winners(cap_bidders)
     rank = np.zeros(n, dtype=np.int64)
     rank[ranked] = np.arange(1, len(ranked) + 1)
+    no_volume = None
     if len(ranked):
-        lowest = float(comparable[ranked].min())
+        ranked_prices = comparable[ranked]
+        lowest = float(ranked_prices.min())
         anchor = lowest
         if rules.anchor == "max-lowest-mean-fraction":
-            anchor = max(lowest, rules.anchor_mean_fraction * float(comparable[ranked].mean()))
+            anchor = max(lowest, rules.anchor_mean_fraction * float(ranked_prices.mean()))
+        elif rules.anchor == "max-lowest-mean-minus-sd":
+            anchor = max(lowest, float(ranked_prices.mean() - rules.anchor_sd_multiple * ranked_prices.std()))
+        if rules.no_volume_below_sd is not None:
+            floor = float(ranked_prices.mean() - rules.no_volume_below_sd * ranked_prices.std())
+            no_volume = np.zeros(n, dtype=bool)
+            no_volume[ranked[ranked_prices < floor * (1 - _TOL)]] = True
     else:
         anchor = float("nan")
     false = np.zeros(n, dtype=bool)
@@ -113,18 +139,31 @@ def select_lot(rules: RuleSet, price: np.ndarray, ceiling: np.ndarray, comparabl
         cut_ok = price <= (1 - rules.min_cut_vs_ceiling) * ceiling * (1 + _TOL)
     else:
         cut_ok = false
-    condition = counted & (within_fuse | under_low | cut_ok)
+    if rules.fuse_ratio is None and rules.low_price_threshold is None and rules.min_cut_vs_ceiling is None:
+        condition = counted.copy()  # no price condition configured: every valid bid qualifies
+    else:
+        condition = counted & (within_fuse | under_low | cut_ok)
+    if rules.highest_bid_loses and len(ranked) >= 2:
+        top = comparable[ranked].max()
+        condition = condition & ~(counted & (comparable >= top * (1 - _TOL)))
+    # no-volume winners (batch 12) take no shortlist slot
+    slotted = ranked[~no_volume[ranked]] if no_volume is not None and no_volume.any() else ranked
     shortlisted = np.zeros(n, dtype=bool)
     won = np.zeros(n, dtype=bool)
     if rules.selection_order == "cap-then-conditions":
-        shortlisted[ranked[:cap]] = True
+        shortlisted[slotted[:cap]] = True
         won = shortlisted & condition
-        revival_pool = ranked[:cap][~condition[ranked[:cap]]]
+        revival_pool = slotted[:cap][~condition[slotted[:cap]]]
     else:
-        eligible = ranked[condition[ranked]]
+        eligible = slotted[condition[slotted]]
         won[eligible[:cap]] = True
         shortlisted = won.copy()
-        revival_pool = ranked[~condition[ranked]][: max(cap - int(won.sum()), 0)]
+        revival_pool = slotted[~condition[slotted]][: max(cap - int(won.sum()), 0)]
+    if no_volume is not None:
+        extra = no_volume & condition
+        won = won | extra
+        shortlisted = shortlisted | extra
+        no_volume = no_volume & won
     award = np.where(won, comparable, np.nan)
     revived = np.zeros(n, dtype=bool)
     if rules.revival == "highest-rule1-price" and won.any() and len(revival_pool):
@@ -137,7 +176,8 @@ def select_lot(rules: RuleSet, price: np.ndarray, ceiling: np.ndarray, comparabl
     return LotSelection(valid=valid, counted=counted, valid_bidders=valid_bidders, cap=cap, anchor=anchor,
                         rank=rank, within_fuse=within_fuse & counted, under_low_price=under_low & counted,
                         cut_vs_ceiling=cut_ok & counted, price_condition=condition,
-                        shortlisted=shortlisted, won=won, revived=revived, award_comparable=award)
+                        shortlisted=shortlisted, won=won, revived=revived, award_comparable=award,
+                        cap_bidders=cap_bidders, no_volume=no_volume)
 
 
 def explain(rules: RuleSet, sel: LotSelection, i: int, price: float, ceiling: float,
@@ -154,11 +194,19 @@ def explain(rules: RuleSet, sel: LotSelection, i: int, price: float, ceiling: fl
         met.append(f"<= {rules.low_price_threshold:g} per unit")
     if sel.cut_vs_ceiling[i]:
         met.append(f"cut {1 - price / ceiling:.0%} >= {rules.min_cut_vs_ceiling:.0%} vs ceiling")
-    place = f"rank {sel.rank[i]} of {sel.valid_bidders}, cap {sel.cap}"
+    place = f"rank {sel.rank[i]} of {sel.valid_bidders} valid, cap {sel.cap}"
+    if sel.cap_bidders != sel.valid_bidders:
+        place += f" for {sel.cap_bidders} bidders"
     if sel.revived[i]:
         return f"won by revival at comparable price {sel.award_comparable[i]:.4g}: {place}"
+    if sel.no_volume is not None and sel.no_volume[i]:
+        return f"won without agreed volume: below mean - {rules.no_volume_below_sd:g} SD; {place}"
     if sel.won[i]:
+        if not met:
+            return f"won: {place}; no price condition applies"
         return f"won: {place}; meets " + " and ".join(met)
+    if not sel.price_condition[i] and rules.highest_bid_loses and (met or not _conditions_on(rules)):
+        return f"lost: the highest valid bid cannot win; {place}"
     if not sel.price_condition[i]:
         failed = []
         if rules.fuse_ratio:
@@ -169,3 +217,8 @@ def explain(rules: RuleSet, sel: LotSelection, i: int, price: float, ceiling: fl
             failed.append(f"cut {1 - price / ceiling:.0%} < {rules.min_cut_vs_ceiling:.0%} vs ceiling")
         return "lost: fails every price condition (" + "; ".join(failed) + f"); {place}"
     return f"lost: {place}: beyond the cap"
+
+
+def _conditions_on(rules: RuleSet) -> bool:
+    return not (rules.fuse_ratio is None and rules.low_price_threshold is None
+                and rules.min_cut_vs_ceiling is None)

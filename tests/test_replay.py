@@ -1,0 +1,252 @@
+"""Replay of published national batches (../shared/data/vbp) and the published-results reader.
+
+The data-dependent tests read the folder in PROCUREMENT_VBP_DATA (default ../shared/data/vbp, relative to
+the repository root) and skip with a reason when it is absent. The expected figures and the list of
+remaining misses are those documented in docs/replay.md.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from procurement.commands.replay import replay as replay_command
+from procurement.errors import TenderFileErrors
+from procurement.io.published import (
+    build_batches,
+    choose_representative,
+    dosage_form_of,
+    parse_spec,
+    preset_for_batch,
+    read_results,
+    supplier_id_of,
+)
+from procurement.replay import SUMMARY_COLUMNS, replay, write_replay
+from procurement.rules.engine import run_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Every bid the presets still get wrong: (batch, lot_no, firm_short); explained in docs/replay.md.
+KNOWN_MISSES = {("2", 9, "河北冀衡"), ("2", 9, "东北制药"), ("2", 16, "重庆圣华曦"), ("2", 26, "科伦药业"),
+                ("2", 30, "天津天士力"), ("2", 30, "山东方明"), ("4", 14, "北京四环"), ("4", 40, "上海桓华")}
+#: Lots whose province counts by price rank differ from the published ones; explained in docs/replay.md.
+KNOWN_COUNT_MISSES = {"B2-L09", "B2-L12", "B2-L16", "B2-L26", "B4-L14", "B4-L15", "B4-L40", "B4-L41"}
+
+
+def data_dir() -> Path:
+    folder = Path(os.environ.get("PROCUREMENT_VBP_DATA", "../shared/data/vbp"))
+    return folder if folder.is_absolute() else ROOT / folder
+
+
+@pytest.fixture(scope="module")
+def data() -> Path:
+    folder = data_dir()
+    if not (folder / "bids.csv").is_file() or not (folder / "volumes.csv").is_file():
+        pytest.skip(f"published VBP data (bids.csv, volumes.csv) not found at {folder}; "
+                    f"set PROCUREMENT_VBP_DATA")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return replay(data / "bids.csv", data / "volumes.csv")
+
+
+def _summary(result) -> pd.DataFrame:
+    return result.summary.set_index("batch")
+
+
+# ---- spec parsing and naming (no data needed) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "strength", "fill"), [
+    ("0.25g", 250.0, None), ("20mg", 20.0, None), ("2ml:15mg", 15.0, 2.0), ("5ml:5mg (0.1%)", 5.0, 5.0),
+    ("5ml:5mg（0.1%）", 5.0, 5.0), ("0.4ml:1.2mg (0.3%)", 1.2, 0.4), ("5mg/2.5ml", 5.0, 2.5),
+    ("10ml:0.1g", 100.0, 10.0), ("200mg+300mg", 200.0, None), ("10g", 10000.0, None)])
+def test_parse_spec(text, strength, fill):
+    spec = parse_spec(text)
+    assert spec.strength == pytest.approx(strength) and spec.unit == "mg"
+    assert spec.fill_volume == (pytest.approx(fill) if fill is not None else None)
+
+
+@pytest.mark.parametrize("text", ["", "tablet", "20", "mg20", "20mg extra"])
+def test_parse_spec_rejects(text):
+    with pytest.raises(ValueError, match="unrecognised specification"):
+        parse_spec(text)
+
+
+def test_names_and_forms():
+    assert [preset_for_batch(b) for b in ("2", "4", "ext", "4+7", "10")] == [
+        "batch2", "batch4", "ext-2019", "pilot-4+7", "batch10"]
+    assert supplier_id_of("华北制药") == supplier_id_of(" 华北制药 ") and supplier_id_of("华北制药").isascii()
+    assert dosage_form_of("阿莫西林口服常释剂型") == "oral-solid"
+    assert dosage_form_of("喹硫平缓释控释剂型") == "modified-release"
+    assert dosage_form_of("注射用比伐芦定") == "injection"
+    specs = pd.DataFrame({"spec_id": ["A", "B", "C"], "bids": [2, 2, 1], "volume": [5.0, 9.0, 99.0],
+                          "strength": [10.0, 20.0, 5.0]})
+    assert choose_representative(specs) == "B"  # most bids (tie), then larger volume
+
+
+HEADER = ("batch,lot_no,lot,spec,firm,firm_short,originator,foreign,won,ceiling_price,pre_median_price,"
+          "bid_price,provinces\n")
+
+
+def _write(tmp_path: Path, body: str, name: str = "results.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def test_small_table_per_lot_ceiling_and_demand(tmp_path):
+    """Batch 'ext' -> ext-2019. Lot 1 bids two strengths with one ceiling figure 1.0: one ceiling per lot,
+    read as the smallest strength's (10mg); 20mg gets 1.0 x 1.7 = 1.7, so the 1.5 bid on 20mg is valid.
+    The 3 lowest win (comparable on the 10mg representative: 0.5, 0.6, 1.5 / 1.7 = 0.88, 0.95)."""
+    results = _write(tmp_path, (
+        "ext,1,X口服常释剂型,10mg,A,A,False,False,True,1.0,,0.5,CN-BJ\n"
+        "ext,1,X口服常释剂型,10mg,B,B,False,False,True,1.0,,0.6,CN-SH\n"
+        "ext,1,X口服常释剂型,20mg,C,C,False,False,True,1.0,,1.5,CN-GD\n"
+        "ext,1,X口服常释剂型,10mg,D,D,False,False,False,1.0,,0.95,\n"))
+    volumes = tmp_path / "volumes.csv"
+    volumes.write_text("batch,province,lot,spec,agreed_volume_units\n"
+                       "ext,CN-BJ,X口服常释剂型,10mg,70\next,CN-SH,X口服常释剂型,10mg,140\n"
+                       "ext,CN-GD,X口服常释剂型,20mg,0\n", encoding="utf-8")
+    res = replay(results, volumes)
+    assert res.summary.iloc[0]["accuracy"] == 1.0
+    assert res.summary.iloc[0]["lots_province_counts_match"] == 1  # 3 winners, 3 regions: 1/1/1
+    pb = res.batches[0]
+    assert pb.preset == "ext-2019"
+    specs = pb.tender.specs.set_index("spec_id")
+    assert specs["ceiling_price"].tolist() == pytest.approx([1.0, 1.7])
+    # reported demand = agreed / share(3 winners) = agreed / 0.7; zero rows are no demand
+    assert pb.tender.demand["volume"].tolist() == pytest.approx([100.0, 200.0])
+    assert pb.lot_regions["Bext-L01"] == ["CN-BJ", "CN-SH", "CN-GD"]
+
+
+def test_bad_input_names_file_line_column(tmp_path):
+    path = tmp_path / "results.csv"
+    path.write_text(HEADER.replace(",won", "") .replace("bid_price", "bid")
+                    + "2,1,X,10mg,A,A,False,False,1.0,,0.5,\n", encoding="utf-8")
+    with pytest.raises(TenderFileErrors) as err:
+        read_results(path)
+    report = str(err.value)
+    assert "results.csv:1 column won: required column missing" in report
+    assert "results.csv:1 column bid_price: required column missing" in report
+    bad = _write(tmp_path, "2,1,X,10 tablets,A,A,False,False,maybe,1.0,,0.5,\n", "bad.csv")
+    with pytest.raises(TenderFileErrors) as err:
+        read_results(bad)
+    assert "bad.csv:2 column spec value '10 tablets'" in str(err.value)
+    assert "bad.csv:2 column won value 'maybe': expected true or false" in str(err.value)
+
+
+def test_cli_exit_codes(tmp_path):
+    runner = CliRunner()
+    missing = tmp_path / "m.csv"
+    missing.write_text("batch,lot\n2,X\n", encoding="utf-8")
+    res = runner.invoke(replay_command, [str(missing), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "m.csv:1 column firm: required column missing" in res.output
+    ok = _write(tmp_path, "2,1,X口服常释剂型,10mg,A,A,False,False,True,1.0,,0.5,CN-BJ\n")
+    res = runner.invoke(replay_command, [str(ok), "--rules", "batch99", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "unknown rule preset 'batch99'" in res.output
+    res = runner.invoke(replay_command, [str(ok), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "100.00%" in res.output
+    res = runner.invoke(replay_command, [str(ok), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "already exists" in res.output
+    res = runner.invoke(replay_command, [str(ok), "--out", str(tmp_path / "o"), "--force", "--set", "fuse=2"])
+    assert res.exit_code == 2 and "unknown rule parameter 'fuse'" in res.output
+
+
+# ---- the published batches ------------------------------------------------------------------------------
+
+
+def test_summary_frame(result):
+    assert list(result.summary.columns) == list(SUMMARY_COLUMNS)
+    s = _summary(result)
+    assert s.loc["2", ["bids", "winners", "lots"]].tolist() == [158, 100, 32]
+    assert s.loc["4", ["bids", "winners", "lots"]].tolist() == [225, 158, 45]
+    for batch in ("2", "4"):
+        bids = result.bids[result.bids["batch"] == batch]
+        assert s.loc[batch, "accuracy"] == pytest.approx((bids["won"] == bids["predicted_won"]).mean())
+        assert s.loc[batch, "false_wins"] == (bids["predicted_won"] & ~bids["won"]).sum()
+
+
+def test_bid_accuracy(result):
+    """Batch 4 meets the >= 99% target; batch 2 reaches 96.2%: its 6 misses are documented."""
+    s = _summary(result)
+    assert s.loc["4", "accuracy"] >= 0.99
+    assert s.loc["2", "accuracy"] >= 152 / 158
+
+
+def test_remaining_misses_are_the_documented_ones(result):
+    misses = result.bids[~result.bids["match"]]
+    found = {(b, int(n), f) for b, n, f in zip(misses["batch"], misses["lot_no"], misses["firm_short"],
+                                               strict=True)}
+    assert found == KNOWN_MISSES
+    doc = (ROOT / "docs" / "replay.md").read_text(encoding="utf-8")
+    for _, _lot_no, firm in KNOWN_MISSES:
+        assert firm in doc
+    for lot_id in KNOWN_COUNT_MISSES:
+        assert lot_id in doc
+
+
+def test_province_counts_by_rank(result):
+    lots = result.lots
+    assert set(lots.loc[~lots["counts_match"], "lot_id"]) == KNOWN_COUNT_MISSES
+    # every lot whose winners are predicted right, except the documented rank-order exceptions, matches
+    right = lots[lots["winners"] == lots["predicted_winners"]]
+    assert right["counts_match"].sum() >= len(right) - 4
+
+
+def test_normalisation_beats_the_plain_baseline(data, result):
+    """Raw unit prices (no 差比价) and valid bids only in the cap table: 94.9% and 93.8%."""
+    plain = replay(data / "bids.csv", data / "volumes.csv",
+                   overrides={"normalisation": "none", "cap_bidders": "valid"})
+    p, s = _summary(plain), _summary(result)
+    assert p.loc["4", "accuracy"] < 0.95 and p.loc["2", "accuracy"] < 0.96
+    assert (s["accuracy"] > p["accuracy"]).all()
+    raw_only = _summary(replay(data / "bids.csv", data / "volumes.csv", overrides={"normalisation": "none"}))
+    assert raw_only.loc["4", "false_wins"] == 4  # ambroxol 4ml:30mg and ibuprofen 0.2g need the ratios
+
+
+def test_replay_is_fast(data):
+    start = time.perf_counter()
+    replay(data / "bids.csv", data / "volumes.csv")
+    assert time.perf_counter() - start < 5.0
+
+
+def test_agreed_volumes_come_back(result, data):
+    """Run the batch-4 tender: lots with the published winner count get the published agreed volume."""
+    pb = next(b for b in result.batches if b.batch == "4")
+    run = run_rules(pb.tender)
+    volumes = pd.read_csv(data / "volumes.csv")
+    published = volumes[volumes["batch"] == 4].groupby("lot")["agreed_volume_units"].sum()
+    lots = run.lots.set_index("lot_id")
+    names = dict(zip(pb.rows["lot_id"], pb.rows["lot"], strict=True))
+    same = result.lots.query("batch == '4' and winners == predicted_winners")["lot_id"]
+    got = np.array([lots.loc[lot, "agreed_volume"] for lot in same])
+    want = np.array([published[names[lot]] for lot in same])
+    assert len(same) == 43 and got == pytest.approx(want, rel=1e-9)
+
+
+def test_preset_override_and_no_volumes(data):
+    res = replay(data / "bids.csv", rules="batch4")
+    assert set(res.bids["rules"]) == {"batch4"}
+    pb = build_batches(read_results(data / "bids.csv"))[0]
+    assert pb.preset == "batch2" and pb.skipped_lots == []
+    # without volumes each lot's regions are the provinces its published winners supply
+    assert all(len(r) == 31 for r in pb.lot_regions.values())
+
+
+def test_write_replay(result, tmp_path):
+    out = write_replay(result, tmp_path / "replay")
+    bids = pd.read_csv(out / "replay_bids.csv")
+    assert len(bids) == 383 and {"predicted_won", "comparable_price", "reason"} <= set(bids.columns)
+    summary = pd.read_csv(out / "replay_summary.csv")
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    assert (out / "replay_lots.csv").is_file()
