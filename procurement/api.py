@@ -11,7 +11,7 @@ from procurement.io.tender_files import load_tender
 from procurement.model.result import TenderResult
 from procurement.model.tender import Tender
 
-MODES = ("rules",)
+MODES = ("rules", "optimal")
 
 
 def run(tender: Tender | str | Path, mode: str = "rules", **options: Any) -> TenderResult:
@@ -39,6 +39,13 @@ def run(tender: Tender | str | Path, mode: str = "rules", **options: Any) -> Ten
         from procurement.rules.engine import run_rules
 
         return run_rules(tender)
+    if mode == "optimal":
+        bad = set(options) - {"solver", "time_limit", "mip_gap", "options"}
+        if bad:
+            raise TypeError(f"optimal mode: unknown options {', '.join(sorted(bad))}")
+        from procurement.optimize import solve_tender
+
+        return solve_tender(tender, **options)
     raise UnknownNameError("mode", mode, list(MODES))
 
 

@@ -153,9 +153,12 @@ def savings(result_dir: str, params_file: str | None, out: str | None, force: bo
 
 
 def _register_commands() -> None:
+    from procurement.commands.optimize import compare_modes, write_lp
     from procurement.commands.replay import replay
+    from procurement.commands.report import report
+    from procurement.commands.simulate import compare, simulate
 
-    for command in (replay,):
+    for command in (replay, write_lp, compare_modes, simulate, compare, report):
         main.add_command(command)
 
 

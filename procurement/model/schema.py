@@ -179,11 +179,47 @@ DEMAND = TableSchema(
     ),
 )
 
+COSTS = TableSchema(
+    name="costs",
+    default_file="costs.csv",
+    key=("supplier_id", "region_id", "lot_id"),
+    optional=True,
+    description="Optional (optimal mode): circulation (distribution) cost per smallest unit shipped from a "
+                "supplier to a region, for one lot or, with `lot_id` blank, for every lot; a lot-specific "
+                "row wins over the blank-lot row.",
+    columns=(
+        Column("supplier_id", "id", "Supplier.", references=("suppliers", "supplier_id")),
+        Column("region_id", "id", "Region.", references=("regions", "region_id")),
+        Column("lot_id", "id", "Lot; blank = every lot.", required=False, nullable=True,
+               references=("lots", "lot_id")),
+        Column("cost", "float", "Circulation cost per smallest unit (>= 0).", unit="currency/unit"),
+    ),
+)
+
+TIERS = TableSchema(
+    name="tiers",
+    default_file="tiers.csv",
+    key=("supplier_id", "spec_id", "min_volume"),
+    optional=True,
+    description="Optional (optimal mode): tiered (volume-discount) bids. A supplier whose agreed volume in "
+                "the lot reaches `min_volume` is paid `price` on all of it (all-units discount); below the "
+                "lowest tier the bids.csv price holds. (supplier_id, spec_id) must be a bid.",
+    columns=(
+        Column("supplier_id", "id", "Bidding supplier.", references=("suppliers", "supplier_id")),
+        Column("spec_id", "id", "Specification of the supplier's bid.", references=("specs", "spec_id")),
+        Column("min_volume", "float", "Agreed volume of the lot, in smallest units, from which the tier "
+               "applies.", unit="units/year", positive=True),
+        Column("price", "float", "Price per smallest unit of the spec in this tier.", unit="currency/unit",
+               positive=True),
+    ),
+)
+
 #: The six tables every tender has (fields of :class:`~procurement.model.tender.Tender`).
 CORE_TABLES = ("lots", "specs", "suppliers", "bids", "regions", "demand")
 
 #: Every table of a tender folder: the core ones, then optional ones (kept in ``Tender.extra``).
-TABLES: dict[str, TableSchema] = {t.name: t for t in (LOTS, SPECS, SUPPLIERS, BIDS, REGIONS, DEMAND)}
+TABLES: dict[str, TableSchema] = {t.name: t for t in (LOTS, SPECS, SUPPLIERS, BIDS, REGIONS, DEMAND,
+                                                           COSTS, TIERS)}
 
 
 def format_markdown() -> str:

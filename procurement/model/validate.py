@@ -25,7 +25,7 @@ FALSE_WORDS = {"false", "0", "no", "n", "f"}
 
 #: Keys of tender.toml: top level, then each sub-table.
 CONFIG_KEYS: dict[str, tuple[str, ...]] = {
-    "": ("name", "currency", "description", "rules", "allocation", "tables"),
+    "": ("name", "currency", "description", "rules", "allocation", "tables", "optimize"),
     "rules": ("preset", "overrides"),
     "allocation": ("pick_policy", "seed"),
     "tables": tuple(TABLES),
@@ -217,6 +217,9 @@ def check_config(config: Mapping[str, Any], file: str, problems: list[InputProbl
                                          "expected a file name"))
             file_name = TABLES[table_name].default_file
         out["tables"][table_name] = file_name
+    from procurement.optimize.config import parse_options
+
+    out["optimize"] = parse_options(config.get("optimize"), file, problems)
     return out
 
 
@@ -348,6 +351,7 @@ def tender_from_frames(raw: Mapping[str, pd.DataFrame | None], config: Mapping[s
     if problems:
         raise TenderFileErrors(problems, source)
     clean = {name: frame.drop(columns="_line").reset_index(drop=True) for name, frame in frames.items()}
+    clean["optimize"] = cfg["optimize"]  # OptimizeOptions, kept in Tender.extra["optimize"]
     clean["suppliers"]["group_id"] = clean["suppliers"]["group_id"].where(
         clean["suppliers"]["group_id"].notna(), clean["suppliers"]["supplier_id"])
     spec_lot = dict(zip(clean["specs"]["spec_id"], clean["specs"]["lot_id"], strict=True))

@@ -1,0 +1,312 @@
+"""Solution vector -> the same result frames as rules mode (lots, bids, awards, allocation, supply).
+
+Award prices follow the pricing rule: pay-as-bid (own price, or the active tier's price), uniform (the
+lot's highest accepted comparable price, converted to each spec by its comparable factor), revival (Rule-1
+winners their own price; revived winners min(revival price, own comparable price), as in rules mode).
+Backups with ``backup = "auto"`` rotate through the lot's winners in price order, skipping the region's
+primary (cost-neutral, so any rotation is optimal); ``pick_round`` and ``pick_order`` are -1 (no picking).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from procurement.model.result import TenderResult
+from procurement.optimize.build import BuiltModel, ModelData
+
+_ON = 0.5      # a binary above this is 1
+_SHARE_TOL = 1e-6
+
+
+def award_comparable(d: ModelData, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: (won, comparable price paid; NaN if lost)."""
+    won = values[d.cols["win"]] > _ON
+    # a winner that supplies nothing does not count when every winner must supply (it cannot happen)
+    own = d.cand_comp.copy()
+    if len(d.tier_cand):
+        active = values[d.cols["tier"]] > _ON
+        own[d.tier_cand[active]] = d.tier_comp[active]
+    pay = np.where(won, own, np.nan)
+    if d.pricing == "uniform":
+        top = np.full(len(d.lot_ids), -np.inf)
+        np.maximum.at(top, d.cand_lot[won], own[won])
+        pay = np.where(won, top[d.cand_lot], np.nan)
+    elif d.pricing == "revival" and d.cand_revivable.any():
+        rule1 = won & ~d.cand_revivable
+        count = np.bincount(d.cand_lot[rule1], minlength=len(d.lot_ids))
+        top = np.full(len(d.lot_ids), -np.inf)
+        np.maximum.at(top, d.cand_lot[rule1], own[rule1])
+        ratio = d.tender.rules.revival_sole_winner_ratio
+        revival_price = np.where(count > 1, top, ratio * top)
+        revived = won & d.cand_revivable
+        pay[revived] = np.minimum(revival_price[d.cand_lot[revived]], d.cand_comp[revived])
+    return won, pay
+
+
+def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -> TenderResult:
+    """Turn a solution into a :class:`TenderResult` with ``mode == "optimal"``.
+
+    Args:
+        built: the built model.
+        values: column values from the solver.
+        solve_info: status, objective, gap, solve_time_s, solver (copied into the summary).
+    """
+    from procurement.rules.engine import summarise
+
+    d = built.data
+    tender, rules = d.tender, d.tender.rules
+    won, pay = award_comparable(d, values)
+    x = values[d.cols["assign"]]
+    split = d.options.allocation == "split"
+    sel = np.flatnonzero(x > (_SHARE_TOL if split else _ON))
+    frac = np.clip(x[sel], 0.0, 1.0) if split else np.ones(len(sel))
+    sel_cand, sel_lr = d.br_cand[sel], d.br_lr[sel]
+
+    # bids
+    bids = d.bids.copy()
+    cand_of_bid = np.full(len(bids), -1)
+    cand_of_bid[d.cand_bid] = np.arange(d.n_cand)
+    is_cand = cand_of_bid >= 0
+    no_volume = bids["no_volume"].to_numpy(bool) if "no_volume" in bids else np.zeros(len(bids), bool)
+    bid_won = no_volume.copy()  # batch 12: selected without agreed volume, as in rules mode
+    bid_won[d.cand_bid] = won
+    award = np.where(no_volume, bids["award_comparable_price"].to_numpy(float), np.nan)
+    award[d.cand_bid] = pay
+    reasons = bids["reason"].to_numpy(object).copy()
+    rules_won = bids["won"].to_numpy(bool)
+    reasons[d.cand_bid[won]] = [f"won (optimal, {d.pricing}): paid comparable price {p:.4g}"
+                                for p in pay[won]]
+    reasons[d.cand_bid[~won]] = "lost (optimal): not in the cost-optimal solution"
+    off = ~is_cand & rules_won & ~no_volume
+    reasons[off] = f"not eligible under pricing {d.pricing}: fails every price condition"
+    bids["won"] = bid_won
+    bids["revived"] = bid_won & bids["revivable"].to_numpy(bool)
+    bids["shortlisted"] = is_cand
+    bids["award_comparable_price"] = award
+    bids["cap"] = np.where(is_cand | bids["valid"].to_numpy(bool),
+                           d.max_winners[pd.Index(d.lot_ids).get_indexer(bids["lot_id"])], bids["cap"])
+    bids["reason"] = reasons
+
+    # lots
+    lots = d.lots.copy()
+    winners = np.bincount(d.cand_lot[won], minlength=len(d.lot_ids))
+    lot_index = pd.Index(d.lot_ids)
+    without = np.bincount(lot_index.get_indexer(bids["lot_id"].to_numpy(object)[no_volume]),
+                          minlength=len(d.lot_ids))
+    lots["winners"] = winners + without
+    if "winners_without_volume" in lots:
+        lots["winners_without_volume"] = without
+    lots["cap"] = d.max_winners
+    lots["status"] = np.where(winners > 0, "awarded", "failed")
+    lots["failure_reason"] = np.where(winners > 0, "", lots["failure_reason"].to_numpy(object))
+    lots.loc[(winners == 0) & (lots["failure_reason"] == ""), "failure_reason"] = \
+        f"no bid eligible under pricing {d.pricing}"
+    lo = np.full(len(d.lot_ids), np.inf)
+    hi = np.full(len(d.lot_ids), -np.inf)
+    np.minimum.at(lo, d.cand_lot[won], pay[won])
+    np.maximum.at(hi, d.cand_lot[won], pay[won])
+    lots["lowest_winning"] = np.where(winners > 0, lo, np.nan)
+    lots["highest_winning"] = np.where(winners > 0, hi, np.nan)
+    lots["volume_share"] = np.where(winners > 0, d.share, 0.0)
+    term = tender.lots["term_years"].to_numpy(float)
+    lots["term_years"] = np.where(winners == 0, 0.0, np.where(np.isnan(term), [
+        rules.contract_term(int(w)) for w in winners], term))
+
+    # supply: demand rows of awarded (lot, region) pairs, one row per supplier serving the pair
+    spec = tender.specs.set_index("spec_id")
+    dem = tender.demand
+    lot_pos = pd.Index(d.lot_ids)
+    n_reg = len(d.region_ids)
+    d_lot = lot_pos.get_indexer(dem["spec_id"].map(spec["lot_id"]))
+    d_reg = pd.Index(d.region_ids).get_indexer(dem["region_id"])
+    lr_key = d.lr_lot * n_reg + d.lr_region
+    d_key = d_lot * n_reg + d_reg
+    pos = np.searchsorted(lr_key, d_key)
+    pos = np.minimum(pos, max(len(lr_key) - 1, 0))
+    has_lr = (len(lr_key) > 0) & (lr_key[pos] == d_key) if len(lr_key) else np.zeros(len(dem), bool)
+    d_rows = np.flatnonzero(has_lr)
+    d_lr = pos[d_rows]
+    # pair each demand row with each selected (cand, lr) of its lr
+    order = np.argsort(sel_lr, kind="stable")
+    s_lr, s_cand, s_frac = sel_lr[order], sel_cand[order], frac[order]
+    first = np.searchsorted(s_lr, d_lr, side="left")
+    count = np.searchsorted(s_lr, d_lr, side="right") - first
+    rep_rows = np.repeat(d_rows, count)
+    pick = np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    cand = s_cand[pick]
+    f = s_frac[pick]
+    spec_ids = dem["spec_id"].to_numpy(object)[rep_rows]
+    factor = d.factors.reindex(spec_ids).to_numpy(float)
+    bid_rows = d.cand_bid[cand]
+    own_spec = d.bids["spec_id"].to_numpy(object)[bid_rows] == spec_ids
+    pay_c = pay[cand]
+    own_price = d.bids["price"].to_numpy(float)[bid_rows]
+    exact_own = own_spec & np.isclose(pay_c, d.cand_comp[cand], rtol=1e-12, atol=0)
+    award_price = np.where(exact_own, own_price, pay_c / factor)
+    reported = dem["volume"].to_numpy(float)[rep_rows] * f
+    lot_of = d.cand_lot[cand]
+    supply = pd.DataFrame({
+        "lot_id": d.lot_ids[lot_of], "region_id": dem["region_id"].to_numpy(object)[rep_rows],
+        "spec_id": spec_ids, "supplier_id": d.supplier_ids[d.cand_supplier[cand]],
+        "reported_volume": reported, "agreed_volume": reported * d.share[lot_of],
+        "award_price": award_price,
+        "reference_price": spec["reference_price"].reindex(spec_ids).to_numpy(float)})
+    order = np.lexsort((d.cand_supplier[cand], rep_rows, d_reg[rep_rows], lot_of))
+    supply = supply.iloc[order].reset_index(drop=True)
+    supply["award_spend"] = supply["agreed_volume"] * supply["award_price"]
+    supply["reference_spend"] = supply["agreed_volume"] * supply["reference_price"]
+
+    # allocation: one row per (lot, region)
+    primary = _primary_per_lr(d, sel_cand, sel_lr, frac)
+    backup = _backups(d, values, primary, won, pay)
+    alloc = pd.DataFrame({
+        "lot_id": d.lot_ids[d.lr_lot], "region_id": d.region_ids[d.lr_region],
+        "primary_supplier_id": d.supplier_ids[d.cand_supplier[primary]],
+        "backup_supplier_id": np.where(backup >= 0, d.supplier_ids[d.cand_supplier[np.maximum(backup, 0)]],
+                                       None),
+        "pick_round": -1, "pick_order": -1,
+        "reported_volume": d.lr_reported, "agreed_volume": d.lr_units, "price": pay[primary]})
+    alloc["backup_supplier_id"] = alloc["backup_supplier_id"].astype(object)
+    row_lr = d_lr[np.repeat(np.arange(len(d_rows)), count)]
+    award_spend_rows = reported * d.share[lot_of] * award_price
+    ref_rows = reported * d.share[lot_of] * spec["reference_price"].reindex(spec_ids).to_numpy(float)
+    alloc["award_spend"] = _sum_by(row_lr, award_spend_rows, len(d.lr_lot))
+    alloc["reference_spend"] = _sum_by(row_lr, ref_rows, len(d.lr_lot))
+    awards = _awards(d, bids, lots, cand, award_spend_rows, ref_rows, reported * d.share[lot_of], primary, backup)
+    lots = _lot_totals(d, lots, lot_of, reported, award_spend_rows, ref_rows)
+    bids_out = bids.drop(columns=["factor", "eligible", "revivable"])
+    del order
+
+    circ_br = d.br_circulation[sel] * frac
+    circulation = pd.DataFrame({"lot_id": d.lot_ids[d.cand_lot[sel_cand]],
+                                "region_id": d.region_ids[d.lr_region[sel_lr]],
+                                "supplier_id": d.supplier_ids[d.cand_supplier[sel_cand]],
+                                "agreed_volume": d.lr_units[sel_lr] * frac, "circulation_cost": circ_br})
+    summary = summarise(tender, lots, bids_out, awards, supply, mode="optimal")
+    payment = float(supply["award_spend"].sum())
+    risk = 0.0
+    if d.options.risk_weight > 0 and len(sel):
+        vol = np.bincount(sel_cand, weights=d.lr_units[sel_lr] * frac, minlength=d.n_cand)
+        top = np.zeros(len(d.lot_ids))
+        np.maximum.at(top, d.cand_lot, vol)
+        risk = float(d.options.risk_weight * top.sum())
+    summary.update({
+        "solver": solve_info.get("solver"), "status": solve_info.get("status"),
+        "objective": solve_info.get("objective"), "gap": solve_info.get("gap"),
+        "solve_time_s": solve_info.get("solve_time_s"), "build_time_s": built.build_time_s,
+        "pricing": d.pricing, "allocation": d.options.allocation, "circulation": d.circulation,
+        "payment": payment, "circulation_cost": float(circ_br.sum()), "risk_term": risk,
+        "columns": built.matrix.num_col, "rows": built.matrix.num_row, "nonzeros": built.matrix.num_nz,
+        "constraint_families": list(built.families),
+    })
+    return TenderResult(tender=tender, mode="optimal", lots=lots, bids=bids_out, awards=awards,
+                        allocation=alloc, supply=supply, summary=summary,
+                        extra={"circulation": circulation})
+
+
+def _primary_per_lr(d: ModelData, sel_cand: np.ndarray, sel_lr: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Candidate with the largest share of each (lot, region) (ties: cheaper bid, then table order)."""
+    primary = np.full(len(d.lr_lot), -1)
+    order = np.lexsort((sel_cand, d.cand_comp[sel_cand], -frac, sel_lr))
+    lr_sorted = sel_lr[order]
+    first = np.ones(len(order), bool)
+    first[1:] = lr_sorted[1:] != lr_sorted[:-1]
+    primary[lr_sorted[first]] = sel_cand[order][first]
+    return primary
+
+
+def _backups(d: ModelData, values: np.ndarray, primary: np.ndarray, won: np.ndarray,
+             pay: np.ndarray) -> np.ndarray:
+    n_lr = len(d.lr_lot)
+    if d.backup == "none":
+        return np.full(n_lr, -1)
+    if d.backup == "required" and "backup" in d.cols:
+        z = values[d.cols["backup"]] > _ON
+        out = np.full(n_lr, -1)
+        out[d.br_lr[z]] = d.br_cand[z]
+        return out
+    # auto: rotate through the lot's winners in price order, skipping the region's primary
+    win = np.flatnonzero(won)
+    win = win[np.lexsort((win, pay[win], d.cand_lot[win]))]
+    n_win = np.bincount(d.cand_lot[win], minlength=len(d.lot_ids))
+    start = np.concatenate([[0], np.cumsum(n_win)[:-1]])
+    lot = d.lr_lot
+    n = n_win[lot]
+    pos_in_lot = np.arange(n_lr) - d.lot_lr_start[lot]
+    ok = n > 1
+    out = np.full(n_lr, -1)
+    k = np.where(ok, pos_in_lot % np.maximum(n, 1), 0)
+    cand = win[np.minimum(start[lot] + k, len(win) - 1)] if len(win) else np.zeros(n_lr, int)
+    clash = ok & (cand == primary)
+    k2 = np.where(clash, (k + 1) % np.maximum(n, 1), k)
+    cand = win[np.minimum(start[lot] + k2, len(win) - 1)] if len(win) else cand
+    out[ok] = cand[ok]
+    return out
+
+
+def _sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sum of values per index, NaN values skipped, NaN where every value is NaN (pandas min_count=1)."""
+    ok = ~np.isnan(values)
+    total = np.bincount(index[ok], weights=values[ok], minlength=n)
+    seen = np.bincount(index[ok], minlength=n)
+    return np.where(seen > 0, total, np.nan)
+
+
+def _awards(d: ModelData, bids: pd.DataFrame, lots: pd.DataFrame, cand: np.ndarray, award_spend: np.ndarray,
+            reference_spend: np.ndarray, agreed: np.ndarray, primary: np.ndarray,
+            backup: np.ndarray) -> pd.DataFrame:
+    """One row per winner, columns as rules mode's awards (procurement.rules.engine._awards)."""
+    win = bids[bids["won"]].sort_values(["lot_id", "rank"], kind="stable")
+    cols = ["lot_id", "supplier_id", "spec_id", "rank", "price", "comparable_price", "award_comparable_price",
+            "reference_price", "revived"] + (["no_volume"] if "no_volume" in bids else [])
+    awards = win[cols].copy()
+    cand_of_bid = np.full(len(bids), -1)
+    cand_of_bid[d.cand_bid] = np.arange(d.n_cand)
+    wc = cand_of_bid[win.index.to_numpy()]
+    paid = win["award_comparable_price"].to_numpy(float)
+    exact = np.isclose(paid, win["comparable_price"].to_numpy(float), rtol=1e-12, atol=0)
+    awards["award_price"] = np.where(exact, win["price"].to_numpy(float), paid / win["factor"].to_numpy(float))
+    n = d.n_cand + 1  # last slot: winners without a candidate (no volume)
+    slot = np.where(wc >= 0, wc, d.n_cand)
+    has = primary >= 0
+    regions = np.bincount(primary[has], minlength=n)
+    order = np.argsort(np.where(has, primary, n), kind="stable")
+    bounds = np.searchsorted(primary[order], np.arange(n + 1)) if has.any() else np.zeros(n + 1, int)
+    region_of_lr = d.region_ids[d.lr_region]
+    provinces = [";".join(region_of_lr[order[bounds[c]:bounds[c + 1]]]) if c < d.n_cand else ""
+                 for c in slot]
+    awards["regions"] = np.where(wc >= 0, regions[slot], 0).astype(np.int64)
+    awards["provinces"] = provinces
+    awards["backup_regions"] = np.where(wc >= 0, np.bincount(backup[backup >= 0], minlength=n)[slot], 0
+                                        ).astype(np.int64)
+    awards["agreed_volume"] = np.where(wc >= 0, np.bincount(cand, weights=agreed, minlength=n)[slot], 0.0)
+    awards["award_spend"] = np.where(wc >= 0, np.bincount(cand, weights=award_spend, minlength=n)[slot], 0.0)
+    ref = _sum_by(cand, reference_spend, n)
+    awards["reference_spend"] = np.where(wc >= 0, ref[slot], np.nan)
+    awards["cut"] = 1 - awards["award_price"] / awards["reference_price"]
+    lot_pos = pd.Index(d.lot_ids).get_indexer(awards["lot_id"])
+    awards["volume_share"] = lots["volume_share"].to_numpy(float)[lot_pos]
+    awards["term_years"] = lots["term_years"].to_numpy(float)[lot_pos]
+    return awards.reset_index(drop=True)
+
+
+def _lot_totals(d: ModelData, lots: pd.DataFrame, lot_of: np.ndarray, reported: np.ndarray,
+                award_spend: np.ndarray, reference_spend: np.ndarray) -> pd.DataFrame:
+    """Per-lot volumes and spend, as rules mode's lots frame (procurement.rules.engine._lot_totals)."""
+    n = len(d.lot_ids)
+    lots = lots.copy()
+    agreed = reported * d.share[lot_of]
+    lots["reported_volume"] = np.bincount(lot_of, weights=reported, minlength=n)
+    lots["agreed_volume"] = np.bincount(lot_of, weights=agreed, minlength=n)
+    lots["award_spend"] = np.bincount(lot_of, weights=award_spend, minlength=n)
+    priced = ~np.isnan(reference_spend)
+    seen = np.bincount(lot_of[priced], minlength=n) > 0
+    lots["reference_spend"] = np.where(seen, np.bincount(lot_of[priced], weights=reference_spend[priced],
+                                                         minlength=n), np.nan)
+    lots["award_spend_priced"] = np.where(seen, np.bincount(lot_of[priced], weights=award_spend[priced],
+                                                            minlength=n), np.nan)
+    lots["cut"] = 1 - lots["award_spend_priced"] / lots["reference_spend"]
+    return lots
