@@ -12,6 +12,7 @@ import pandas as pd
 
 from procurement import api
 from procurement.clitools import handle_errors
+from procurement.commands.optimize import solver_options
 
 
 @click.group()
@@ -57,7 +58,16 @@ def format_summary(summary: dict) -> str:
         f"(coverage {summary['reference_price_coverage']:.0%} of agreed volume)",
         "price cut: volume-weighted " + (f"{cut:.1%}" if cut is not None else "n/a")
         + ", simple average " + (f"{avg:.1%}" if avg is not None else "n/a"),
-    ])
+    ] + ([format_solve(summary)] if "status" in summary else []))
+
+
+def format_solve(summary: dict) -> str:
+    """One line on an optimal-mode solve: solver, status, objective, gap, model size and times."""
+    gap = summary.get("gap")
+    return (f"solver {summary.get('solver')}: {summary.get('status')}, objective {summary.get('objective'):,.0f}"
+            f", gap {'n/a' if gap is None else f'{gap:.2%}'}, {summary.get('columns')} columns x "
+            f"{summary.get('rows')} rows, build {summary.get('build_time_s', 0):.2f} s, solve "
+            f"{summary.get('solve_time_s', 0):.2f} s")
 
 
 @main.command()
@@ -65,13 +75,19 @@ def format_summary(summary: dict) -> str:
 @click.option("--out", "out", required=True, type=click.Path(), help="Result folder to create.")
 @click.option("--force", is_flag=True, help="Replace an existing result folder.")
 @click.option("--mode", type=click.Choice(list(api.MODES)), default="rules", show_default=True,
-              help="rules: the official procedure.")
+              help="rules: the official procedure; optimal: the cost-optimal MIP (docs/optimize.md).")
+@solver_options
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary lines.")
 @handle_errors
-def run(tender: str, out: str, force: bool, mode: str, quiet: bool) -> None:
+def run(tender: str, out: str, force: bool, mode: str, solver: str | None, time_limit: float | None,
+        mip_gap: float | None, quiet: bool) -> None:
     """Run a tender and write bids.csv, awards.csv, allocation.csv, supply.csv, lots.csv, summary.json."""
+    given = {k: v for k, v in (("solver", solver), ("time_limit", time_limit), ("mip_gap", mip_gap))
+             if v is not None}
+    if given and mode != "optimal":
+        raise click.UsageError("--solver, --time-limit and --mip-gap apply to --mode optimal")
     start = time.perf_counter()
-    result = api.run_to_dir(tender, out, force=force, mode=mode)
+    result = api.run_to_dir(tender, out, force=force, mode=mode, **given)
     elapsed = time.perf_counter() - start
     if not quiet:
         click.echo(format_lot_table(result.lots))

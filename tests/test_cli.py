@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from procurement.cli import main
@@ -56,3 +57,25 @@ def test_rules_list_and_show():
     assert "[C]" in shown.output
     unknown = CliRunner().invoke(main, ["rules", "show", "batch99"])
     assert unknown.exit_code == 2 and "valid:" in unknown.output
+
+
+def test_run_optimal_mode_passes_solver_options_and_reports_the_solve(tmp_path, demo_path):
+    out = tmp_path / "opt"
+    result = CliRunner().invoke(main, ["run", str(demo_path), "--out", str(out), "--mode", "optimal",
+                                       "--solver", "cbc", "--time-limit", "60", "--mip-gap", "0"])
+    assert result.exit_code == 0, result.output
+    assert "solver cbc: optimal" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "optimal" and summary["solver"] == "cbc" and summary["status"] == "optimal"
+    assert summary["gap"] is not None and summary["gap"] <= 1e-9
+    highs = CliRunner().invoke(main, ["run", str(demo_path), "--out", str(tmp_path / "h"), "--mode", "optimal"])
+    assert highs.exit_code == 0, highs.output
+    assert json.loads((tmp_path / "h" / "summary.json").read_text())["objective"] == \
+        pytest.approx(summary["objective"], rel=1e-3)
+
+
+def test_solver_options_are_refused_in_rules_mode(tmp_path, demo_path):
+    result = CliRunner().invoke(main, ["run", str(demo_path), "--out", str(tmp_path / "r"), "--mip-gap", "0"])
+    assert result.exit_code == 2
+    assert "--mode optimal" in result.output
+    assert not (tmp_path / "r").exists()

@@ -89,6 +89,7 @@ class ModelData:
     tier_comp: np.ndarray
     tier_price: np.ndarray
     factors: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))  # comparable factor by spec
+    evaluate_time_s: float = 0.0  # the rules engine's evaluation of the bids (validity, price conditions)
     cols: dict[str, np.ndarray] = field(default_factory=dict)   # family -> global column indices
 
     @property
@@ -107,6 +108,7 @@ class BuiltModel:
     data: ModelData
     build_time_s: float
     families: list[str]
+    evaluate_time_s: float = 0.0
 
 
 def resolve_options(tender: Tender, options: OptimizeOptions | None = None) -> OptimizeOptions:
@@ -137,7 +139,9 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
     backup = options.backup
     if backup == "auto":
         backup = "auto" if rules.backup_supplier else "none"
+    started = time.perf_counter()
     bids, lots = evaluate_bids(tender)
+    evaluate_time_s = time.perf_counter() - started
     factors = comparable_factors(tender.specs, tender.lots, rules)
     bids["factor"] = bids["spec_id"].map(factors).to_numpy(float)
     counted = bids["rank"].to_numpy() > 0  # ranked = valid and counted as a bidder
@@ -228,7 +232,7 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
         cand_comp=cand_comp, cand_revivable=cand_revivable, lr_lot=lr_lot, lr_region=lr_region,
         lr_units=lr_units, lr_equiv=lr_equiv, lr_reported=lr_reported, lot_lr_start=lot_lr_start,
         lot_lr_count=lot_lr_count, br_cand=br_cand, br_lr=br_lr, br_circulation=br_circ, factors=factors,
-        **tiers)
+        evaluate_time_s=evaluate_time_s, **tiers)
 
 
 def _circulation(tender, options, cand_supplier, cand_comp, br_cand, br_lr, lr_lot, lr_region, lr_units,
@@ -350,14 +354,23 @@ def add_split_min_award(m: ModelBuilder, d: ModelData) -> None:
 
 
 def add_winners(m: ModelBuilder, d: ModelData) -> None:
-    """Winner link: sum_r y[b,r] <= n_l * w[b] (y = primary or use), w binary per candidate bid."""
+    """Winner link: y[b,r] <= w[b] for every (b, r) (y = primary or use), w binary per candidate bid.
+
+    One row per (b, r) rather than the aggregated sum_r y[b,r] <= n_l w[b]: the same integer points, but
+    the LP relaxation then forces w[b] up to the largest fraction of any region b serves instead of the
+    average, which closes most of the root gap (31x100x40 benchmark: 4.5 s -> 1.3 s). With a backup
+    requirement the backup family's row y + z <= w implies this one, so it is not added twice.
+    """
     keys = _cand_keys(d)
     d.cols["win"] = m.add_columns("win", keys, upper=1.0, integer=True)
+    if d.backup == "required" and d.active("backup"):
+        return
     y = _y(d)
-    n_r = d.lot_lr_count[d.cand_lot].astype(float)
-    m.add_rows("win_link", keys, lower=-INF, upper=0.0, rows=np.concatenate([d.br_cand, np.arange(d.n_cand)]),
-               cols=np.concatenate([y, d.cols["win"]]),
-               vals=np.concatenate([np.ones(len(y)), -n_r]))
+    n = len(y)
+    rows = np.arange(n)
+    m.add_rows("win_link", _br_keys(d), lower=-INF, upper=0.0, rows=np.concatenate([rows, rows]),
+               cols=np.concatenate([y, d.cols["win"][d.br_cand]]),
+               vals=np.concatenate([np.ones(n), -np.ones(n)]))
 
 
 def add_winner_region(m: ModelBuilder, d: ModelData) -> None:
@@ -378,7 +391,8 @@ def add_winner_count(m: ModelBuilder, d: ModelData) -> None:
 
 
 def add_backup(m: ModelBuilder, d: ModelData) -> None:
-    """Backup: sum_b z[b,r] = 1 per (l, r); z[b,r] + y[b,r] <= 1; sum_r z[b,r] <= n_l * w[b]."""
+    """Backup: sum_b z[b,r] = 1 per (l, r); y[b,r] + z[b,r] <= w[b] (a backup is a winner, distinct from
+    the region's primary; this row is also the winner link, see :func:`add_winners`)."""
     keys = _br_keys(d)
     z = m.add_columns("backup", keys, upper=1.0, integer=True)
     d.cols["backup"] = z
@@ -386,12 +400,9 @@ def add_backup(m: ModelBuilder, d: ModelData) -> None:
     m.add_rows("backup_cover", (d.lot_ids[d.lr_lot], d.region_ids[d.lr_region]), lower=1.0, upper=1.0,
                rows=d.br_lr, cols=z, vals=1.0)
     rows = np.arange(n)
-    m.add_rows("backup_distinct", keys, lower=-INF, upper=1.0, rows=np.concatenate([rows, rows]),
-               cols=np.concatenate([z, _y(d)]), vals=1.0)
-    n_r = d.lot_lr_count[d.cand_lot].astype(float)
-    m.add_rows("backup_link", _cand_keys(d), lower=-INF, upper=0.0,
-               rows=np.concatenate([d.br_cand, np.arange(d.n_cand)]), cols=np.concatenate([z, d.cols["win"]]),
-               vals=np.concatenate([np.ones(n), -n_r]))
+    m.add_rows("backup_link", keys, lower=-INF, upper=0.0, rows=np.concatenate([rows, rows, rows]),
+               cols=np.concatenate([_y(d), z, d.cols["win"][d.br_cand]]),
+               vals=np.concatenate([np.ones(2 * n), -np.ones(n)]))
 
 
 def add_share_cap_lot(m: ModelBuilder, d: ModelData) -> None:
@@ -661,4 +672,6 @@ def build_model(tender: Tender, options: OptimizeOptions | None = None,
     add_circulation(m, d)
     add_risk(m, d)
     matrix = m.finish()
-    return BuiltModel(matrix=matrix, data=d, build_time_s=time.perf_counter() - start, families=families)
+    # the bids' evaluation by the rules engine is timed apart: it is the rules step both modes share
+    return BuiltModel(matrix=matrix, data=d, build_time_s=time.perf_counter() - start - d.evaluate_time_s,
+                      families=families, evaluate_time_s=d.evaluate_time_s)

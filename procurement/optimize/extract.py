@@ -197,6 +197,7 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
         "solver": solve_info.get("solver"), "status": solve_info.get("status"),
         "objective": solve_info.get("objective"), "gap": solve_info.get("gap"),
         "solve_time_s": solve_info.get("solve_time_s"), "build_time_s": built.build_time_s,
+        "evaluate_time_s": built.evaluate_time_s,
         "pricing": d.pricing, "allocation": d.options.allocation, "circulation": d.circulation,
         "payment": payment, "circulation_cost": float(circ_br.sum()), "risk_term": risk,
         "columns": built.matrix.num_col, "rows": built.matrix.num_row, "nonzeros": built.matrix.num_nz,
