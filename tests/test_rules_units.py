@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from procurement.errors import UnknownNameError
 from procurement.geo import great_circle_km
+from procurement.overrides import apply_overrides
 from procurement.rules import get_preset
 from procurement.rules.allocation import pick_regions
 from procurement.rules.comparable import comparable_factors
@@ -44,6 +47,41 @@ def test_overrides_are_checked():
         BATCH4.with_overrides(anchor="median")
     with pytest.raises(ValueError, match="whole number"):
         BATCH4.with_overrides(winner_caps=[1, 2.5])
+
+
+def test_overrides_record_every_change():
+    """RuleSet keeps the overrides applied so far, merged and sorted; MarketParams shares the helper."""
+    from procurement.simulate.params import MarketParams
+
+    twice = BATCH4.with_overrides(fuse_ratio=2).with_overrides(cap_bidders="valid", fuse_ratio=1.5)
+    assert twice.overrides == (("cap_bidders", "valid"), ("fuse_ratio", 1.5))
+    assert BATCH4.with_overrides() is BATCH4
+    assert MarketParams().with_overrides(markup=0.3).markup == 0.3
+    with pytest.raises(UnknownNameError, match="unknown market parameter 'mark'; valid: cost_median"):
+        MarketParams().with_overrides(mark=0.3)
+
+
+def test_apply_overrides_on_any_frozen_dataclass():
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        size: int = 1
+        label: str = "a"
+        applied: tuple = ()
+
+    def convert(field, current, value):
+        if field.name == "size" and not isinstance(value, int):
+            raise ValueError(f"option {field.name}: expected a whole number, got {value!r}")
+        return value
+
+    base = Options()
+    out = apply_overrides(base, {"size": 3}, kind="option", convert=convert, record="applied")
+    assert (out.size, out.label, out.applied, base.size) == (3, "a", (("size", 3),), 1)
+    only_size = [f for f in dataclasses.fields(Options) if f.name == "size"]
+    with pytest.raises(UnknownNameError, match="unknown option 'label'; valid: size"):
+        apply_overrides(base, {"label": "b"}, kind="option", convert=convert, fields=only_size)
+    with pytest.raises(ValueError, match="expected a whole number"):
+        apply_overrides(base, {"size": "3"}, kind="option", convert=convert)
+    assert apply_overrides(base, {}, kind="option", convert=convert) is base
 
 
 def _specs(rows):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from procurement.errors import UnknownNameError
+from procurement.overrides import apply_overrides
 
 NORMALISATIONS = ("power", "linear", "none")
 ANCHORS = ("lowest", "max-lowest-mean-fraction", "max-lowest-mean-minus-sd")
@@ -160,17 +161,8 @@ class RuleSet:
             UnknownNameError: a name that is not a rule parameter (lists the valid ones).
             ValueError: a value of the wrong type or out of range.
         """
-        if not overrides:
-            return self
-        fields = {f.name: f for f in self.parameter_fields()}
-        converted = {}
-        for key, value in overrides.items():
-            if key not in fields:
-                raise UnknownNameError("rule parameter", key, list(fields))
-            converted[key] = _convert(fields[key], getattr(self, key), value)
-        merged = dict(self.overrides)
-        merged.update(converted)
-        return dataclasses.replace(self, overrides=tuple(sorted(merged.items())), **converted)
+        return apply_overrides(self, overrides, kind="rule parameter", convert=_convert,
+                               fields=self.parameter_fields(), record="overrides")
 
 
 def _lookup(table: tuple, count: int) -> Any:

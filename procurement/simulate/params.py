@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from procurement.errors import UnknownNameError
+from procurement.overrides import apply_overrides
 
 UNPROFITABLE = ("abstain", "quote")
 
@@ -97,15 +97,8 @@ class MarketParams:
             UnknownNameError: a name that is not a market parameter, or an unknown strategy name.
             ValueError: a value of the wrong type or out of range.
         """
-        if not overrides:
-            return self
-        fields = {f.name: f for f in self.parameter_fields()}
-        converted = {}
-        for key, value in overrides.items():
-            if key not in fields:
-                raise UnknownNameError("market parameter", key, list(fields))
-            converted[key] = _convert(fields[key], getattr(self, key), value)
-        return dataclasses.replace(self, **converted)
+        return apply_overrides(self, overrides, kind="market parameter", convert=_convert,
+                               fields=self.parameter_fields())
 
 
 def _convert(f: dataclasses.Field, current: Any, value: Any) -> Any:
