@@ -3,6 +3,15 @@
 See ``docs/circulation.md`` for the model and its parameters.
 """
 
+from procurement.analysis.batch_savings import (
+    PUBLISHED_FIGURES,
+    REFERENCE_BASES,
+    BatchSavings,
+    PublishedFigure,
+    batch_savings,
+    format_batch_savings_table,
+    write_batch_savings,
+)
 from procurement.analysis.chain import (
     CUT_GROUPS,
     PARAMETER_NAMES,
@@ -33,6 +42,13 @@ from procurement.analysis.savings import (
 from procurement.geo import distance_matrix_km, great_circle_km
 
 __all__ = [
+    "PUBLISHED_FIGURES",
+    "REFERENCE_BASES",
+    "BatchSavings",
+    "PublishedFigure",
+    "batch_savings",
+    "format_batch_savings_table",
+    "write_batch_savings",
     "CUT_GROUPS",
     "PARAMETER_NAMES",
     "PRICE_LAYERS",
