@@ -188,8 +188,12 @@ def _replay_batch(pb: PublishedBatch) -> tuple[pd.DataFrame, pd.DataFrame, dict]
     return out, lots, row
 
 
-def write_replay(result: ReplayResult, out: str | Path, force: bool = False) -> Path:
+def write_replay(result: ReplayResult, out: str | Path, force: bool = False, savings=None) -> Path:
     """Write ``replay_bids.csv``, ``replay_summary.csv`` and ``replay_lots.csv`` atomically into ``out``.
+
+    Args:
+        savings: a :class:`~procurement.analysis.batch_savings.BatchSavings` of this replay, written
+            into the same folder (``batch_savings*.csv`` and its summary).
 
     Raises:
         OutputExistsError: ``out`` exists and ``force`` is False.
@@ -198,4 +202,8 @@ def write_replay(result: ReplayResult, out: str | Path, force: bool = False) -> 
         result.bids.to_csv(tmp / "replay_bids.csv", index=False)
         result.summary.to_csv(tmp / "replay_summary.csv", index=False)
         result.lots.to_csv(tmp / "replay_lots.csv", index=False)
+        if savings is not None:
+            from procurement.analysis.batch_savings import write_batch_savings_files
+
+            write_batch_savings_files(savings, tmp)
     return Path(out)

@@ -295,3 +295,19 @@ def test_write_replay(result, tmp_path):
     summary = pd.read_csv(out / "replay_summary.csv")
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     assert (out / "replay_lots.csv").is_file()
+
+
+def test_cli_replay_with_savings_writes_everything_in_one_folder(data, tmp_path):
+    out = tmp_path / "rp"
+    args = [str(data / "bids.csv"), "--volumes", str(data / "volumes.csv"), "--savings", "--out", str(out)]
+    res = CliRunner().invoke(replay_command, args)
+    assert res.exit_code == 0, res.output
+    assert "Annual savings on the first-year agreed volume" in res.output
+    assert {p.name for p in out.iterdir()} >= {"replay_bids.csv", "replay_summary.csv", "replay_lots.csv",
+                                               "batch_savings.csv", "batch_savings_summary.json"}
+    batches = pd.read_csv(out / "batch_savings.csv")
+    assert (batches["saving"] > 0).all()
+    assert batches["fund"].sum() == pytest.approx(0.6 * batches["saving"].sum())
+    no_volumes = CliRunner().invoke(replay_command, [str(data / "bids.csv"), "--savings", "--out",
+                                                     str(tmp_path / "x")])
+    assert no_volumes.exit_code == 2 and "--volumes" in no_volumes.output

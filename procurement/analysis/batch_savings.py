@@ -623,8 +623,13 @@ def write_batch_savings(result: BatchSavings, out_dir: str | Path, force: bool =
         OutputExistsError: ``out_dir`` exists and ``force`` is false.
     """
     with atomic_dir(out_dir, force=force) as tmp:
-        for attr, name in OUTPUT_FILES.items():
-            getattr(result, attr).to_csv(tmp / name, index=False)
-        (tmp / SUMMARY_FILE).write_text(json.dumps(_jsonable(result.summary), indent=2, ensure_ascii=False)
-                                        + "\n", encoding="utf-8")
+        write_batch_savings_files(result, tmp)
     return Path(out_dir)
+
+
+def write_batch_savings_files(result: BatchSavings, folder: Path) -> None:
+    """Write the tables and summary into an existing folder (e.g. the temporary folder of an atomic write)."""
+    for attr, name in OUTPUT_FILES.items():
+        getattr(result, attr).to_csv(folder / name, index=False)
+    (folder / SUMMARY_FILE).write_text(json.dumps(_jsonable(result.summary), indent=2, ensure_ascii=False)
+                                       + "\n", encoding="utf-8")
