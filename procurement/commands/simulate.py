@@ -27,7 +27,7 @@ from procurement.clitools import handle_errors
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write the sweep (.parquet or .csv); chunks in OUT.parts/ let an interrupted sweep resume.")
 @click.option("--mode", default="rules", show_default=True,
-              help="Mode of scenarios that set none: rules, or optimal where available.")
+              help="Mode of scenarios that set none: rules (lean array path) or optimal (one MIP per draw).")
 @click.option("--master-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Root of every draw's child seed.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, help="Seeds per chunk.")

@@ -55,7 +55,7 @@ def simulate(tender: Tender | str | Path, scenarios: str | Path | Mapping | Iter
         scheduler: dask scheduler address, or a ``distributed.Client``; None starts a LocalCluster.
         out: file to write (``.parquet``, needs pyarrow, or ``.csv``); chunks go to ``<out>.parts/``.
         mode: mode of scenarios that do not set one: ``rules`` (lean array path) or any mode of
-            :func:`procurement.api.run` (e.g. ``optimal`` where available; full runs, slower).
+            :func:`procurement.api.run` (e.g. ``optimal``: one MIP per draw, slower).
         master_seed: root of every draw's child seed.
         chunk_size: seeds per chunk (default: up to 50, at least 8 chunks per scenario when possible).
         progress: show a progress bar on stderr; None = only when stderr is a terminal.
