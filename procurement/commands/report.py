@@ -16,8 +16,10 @@ from procurement.clitools import handle_errors
 @click.option("--excel", "excel", type=click.Path(dir_okay=False), default=None,
               help="Also write every table to this .xlsx workbook (needs openpyxl).")
 @click.option("--sweep", "sweep", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Tidy sweep CSV (columns scenario, seed, lot_id, metrics) for a scenario section.")
-@click.option("--metric", default=None, help="Sweep metric to draw (default: first three numeric).")
+              help="Sweep file (.csv or .parquet) of `procure simulate --out` (reduced to one row per draw), "
+                   "or any tidy CSV with scenario and numeric metric columns: adds scenario sections.")
+@click.option("--metric", default=None,
+              help="Sweep metric to draw (default: price_cut, spend and hhi, else the first three numeric).")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 @handle_errors
 def report(result_dir: str, out: str | None, excel: str | None, sweep: str | None, metric: str | None,
