@@ -311,3 +311,133 @@ def test_cli_replay_with_savings_writes_everything_in_one_folder(data, tmp_path)
     no_volumes = CliRunner().invoke(replay_command, [str(data / "bids.csv"), "--savings", "--out",
                                                      str(tmp_path / "x")])
     assert no_volumes.exit_code == 2 and "--volumes" in no_volumes.output
+
+
+# ---- optional pack column (article 13, pack-count ratio) -------------------------------------------------
+
+PACK_HEADER = HEADER.replace("provinces\n", "provinces,pack\n")
+
+
+def _write_packs(tmp_path: Path, body: str, name: str = "packs.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(PACK_HEADER + body, encoding="utf-8")
+    return path
+
+
+#: Two lots, each with firms bidding 10mg in boxes of 7 and of 28 (batch 'ext' -> ext-2019: the 3 lowest
+#: comparable prices win). Article 13: a box of X times the representative box's units may cost up to
+#: 1.95^log2(X) times its price, so a unit price p in a box of n compares on the representative box n_rep
+#: as p * X / 1.95^log2(X), X = n / n_rep (a larger box is expected to be cheaper per unit).
+#: Lot 1: representative 10mg x 7 (3 bids). B's 28-box: X = 4, 0.49 * 4 / 1.95**2 = 0.49 * 1.051940 = 0.51545
+#:   > A's 0.50, so D 0.40, C 0.45, A 0.50 win and B loses; on raw unit prices B (0.49) would beat A.
+#:   Ceilings: 1.0 per unit in boxes of 7, 0.95 in boxes of 28 (1.0 * 1.95**2 / 4 = 0.9506, rounded).
+#: Lot 2: representative 10mg x 28 (3 bids). G's 7-box: X = 1/4, 0.52 * 0.25 * 1.95**2 = 0.52 * 0.950625
+#:   = 0.49433, between F 0.48 and E 0.50, so F, G, E win and H (0.51) loses; raw prices would pick
+#:   F, E, H and drop G (0.52).
+PACK_TABLE = (
+    "ext,1,X口服常释剂型,10mg,A,A,False,False,True,1.0,,0.50,CN-BJ,7\n"
+    "ext,1,X口服常释剂型,10mg,B,B,False,False,False,0.95,,0.49,,28\n"
+    "ext,1,X口服常释剂型,10mg,C,C,False,False,True,1.0,,0.45,CN-SH,7\n"
+    "ext,1,X口服常释剂型,10mg,D,D,False,False,True,1.0,,0.40,CN-GD,7\n"
+    "ext,2,Y口服常释剂型,10mg,E,E,False,False,True,1.0,,0.50,CN-BJ,28\n"
+    "ext,2,Y口服常释剂型,10mg,F,F,False,False,True,1.0,,0.48,CN-SH,28\n"
+    "ext,2,Y口服常释剂型,10mg,H,H,False,False,False,1.0,,0.51,,28.0\n"
+    "ext,2,Y口服常释剂型,10mg,G,G,False,False,True,1.05,,0.52,CN-GD,7\n")
+
+
+def test_pack_ratio_reorders_bids_as_article_13_says(tmp_path):
+    packs = _write_packs(tmp_path, PACK_TABLE)
+    volumes = tmp_path / "volumes.csv"
+    volumes.write_text("batch,province,lot,spec,agreed_volume_units\n"
+                       "ext,CN-BJ,X口服常释剂型,10mg,70\next,CN-SH,X口服常释剂型,10mg,140\n"
+                       "ext,CN-GD,X口服常释剂型,20mg,0\next,CN-BJ,Y口服常释剂型,10mg,70\n", encoding="utf-8")
+    res = replay(packs, volumes)
+    bids = res.bids.set_index("firm")
+    assert res.summary.iloc[0]["accuracy"] == 1.0
+    assert bids.loc["B", "comparable_price"] == pytest.approx(0.49 * 4 / 1.95 ** 2)  # 0.51545
+    assert bids.loc["G", "comparable_price"] == pytest.approx(0.52 * 1.95 ** 2 / 4)  # 0.49433
+    assert bids.loc[["A", "B", "C", "D"], "rank"].tolist() == [3, 4, 2, 1]
+    assert bids.loc[["E", "F", "G", "H"], "rank"].tolist() == [3, 1, 2, 4]
+    pb = res.batches[0]
+    assert pb.partial_pack_lots == []
+    specs = pb.tender.specs.set_index("spec_id")
+    # one spec per (strength, pack), ascending; each keeps its published per-unit ceiling; the 20mg with
+    # volume but no bid takes the representative's box of 7 and its ceiling by the content ratio
+    assert specs.loc[["Bext-L01-S1", "Bext-L01-S2", "Bext-L01-S3"], "pack_size"].tolist() == [7, 28, 7]
+    assert specs.loc[["Bext-L01-S1", "Bext-L01-S2", "Bext-L01-S3"], "ceiling_price"].tolist() == \
+        pytest.approx([1.0, 0.95, 1.7])
+    assert specs.loc[["Bext-L02-S1", "Bext-L02-S2"], "pack_size"].tolist() == [7, 28]
+    assert pb.tender.lots.set_index("lot_id")["rep_spec_id"].to_dict() == {
+        "Bext-L01": "Bext-L01-S1", "Bext-L02": "Bext-L02-S2"}
+    # volumes carry no pack: each strength's volume goes to its most-bid box
+    assert set(pb.tender.demand["spec_id"]) == {"Bext-L01-S1", "Bext-L02-S2"}
+    # the same table without the column (one ceiling per spec then): raw unit prices pick B and H, drop
+    # A and G
+    no_packs = PACK_TABLE.replace("0.95,,", "1.0,,").replace("1.05,,", "1.0,,")
+    plain = replay(_write(tmp_path, "".join(line.rsplit(",", 1)[0] + "\n"
+                                            for line in no_packs.splitlines())), volumes)
+    assert set(plain.bids.loc[~plain.bids["match"], "firm"]) == {"A", "B", "G", "H"}
+
+
+def test_partial_packs_leave_the_lot_without_packs(tmp_path):
+    """A lot whose packs are blank on some bids is read without packs (no pack is guessed)."""
+    body = PACK_TABLE.replace("0.95,,0.49,,28", "1.0,,0.49,,")
+    res = replay(_write_packs(tmp_path, body))
+    pb = res.batches[0]
+    assert pb.partial_pack_lots == ["X口服常释剂型"]
+    specs = pb.tender.specs
+    assert specs.loc[specs["lot_id"] == "Bext-L01", "pack_size"].tolist() == [1]
+    assert sorted(specs.loc[specs["lot_id"] == "Bext-L02", "pack_size"]) == [7, 28]
+    bids = res.bids.set_index("firm")
+    assert bids.loc["B", "comparable_price"] == pytest.approx(0.49)
+    # ceilings are checked per (spec, pack) only where the lot carries packs
+    clash = _write_packs(tmp_path, PACK_TABLE.replace("0.95,,0.49,,28", "0.95,,0.49,,"), "clash.csv")
+    with pytest.raises(TenderFileErrors, match="spec 10mg of lot X口服常释剂型 carries 2 different ceilings"):
+        read_results(clash)
+    clash = _write_packs(tmp_path, PACK_TABLE.replace("1.0,,0.45,CN-SH,7", "0.9,,0.45,CN-SH,7"), "clash2.csv")
+    with pytest.raises(TenderFileErrors, match="spec 10mg in packs of 7 of lot X口服常释剂型 carries 2"):
+        read_results(clash)
+
+
+def test_bad_pack_names_file_line_column(tmp_path):
+    bad = _write_packs(tmp_path, (
+        "2,1,X口服常释剂型,10mg,A,A,False,False,True,1.0,,0.5,CN-BJ,0\n"
+        "2,1,X口服常释剂型,10mg,B,B,False,False,True,1.0,,0.5,CN-SH,2.5\n"
+        "2,1,X口服常释剂型,10mg,C,C,False,False,True,1.0,,0.5,CN-GD,seven\n"
+        "2,1,X口服常释剂型,10mg,D,D,False,False,maybe,1.0,,0.5,,-7\n"
+        "2,1,X口服常释剂型,10mg,E,E,False,False,False,1.0,,0.5,,\n"), "bad.csv")
+    with pytest.raises(TenderFileErrors) as err:
+        read_results(bad)
+    report = str(err.value)
+    for line, value in ((2, "0"), (3, "2.5"), (4, "seven"), (5, "-7")):
+        assert f"bad.csv:{line} column pack value '{value}': expected a positive integer" in report
+    assert "bad.csv:6 column pack" not in report
+    assert "bad.csv:5 column won value 'maybe'" in report  # every problem at once
+
+
+def test_blank_pack_column_changes_nothing(data, result, tmp_path):
+    """The shared data with an all-blank pack column replay exactly as without the column."""
+    raw = pd.read_csv(data / "bids.csv", dtype=str, keep_default_na=False)
+    raw["pack"] = ""
+    raw.to_csv(tmp_path / "bids.csv", index=False)
+    (tmp_path / "provinces.csv").write_bytes((data / "provinces.csv").read_bytes())
+    blank = replay(tmp_path / "bids.csv", data / "volumes.csv")
+    pd.testing.assert_frame_equal(blank.summary, result.summary)
+    pd.testing.assert_frame_equal(blank.lots, result.lots)
+    pd.testing.assert_frame_equal(blank.bids.drop(columns="pack"), result.bids)
+    assert all(pb.partial_pack_lots == [] for pb in blank.batches)
+    assert all((pb.tender.specs["pack_size"] == 1).all() for pb in result.batches)
+
+
+def test_one_ceiling_per_lot_with_packs(tmp_path):
+    """One figure on every row of a multi-strength lot: it is the ceiling of the smallest strength in its
+    most-bid box (10mg x 7); 10mg x 28 follows by the pack ratio (1.0 * 1.95**2 / 4 = 0.950625 per unit),
+    20mg x 7 by the content ratio (1.7)."""
+    res = replay(_write_packs(tmp_path, (
+        "ext,1,X口服常释剂型,10mg,A,A,False,False,True,1.0,,0.50,CN-BJ,7\n"
+        "ext,1,X口服常释剂型,10mg,B,B,False,False,True,1.0,,0.49,CN-SH,28\n"
+        "ext,1,X口服常释剂型,10mg,C,C,False,False,True,1.0,,0.45,CN-GD,7\n"
+        "ext,1,X口服常释剂型,20mg,D,D,False,False,False,1.0,,1.2,,7\n")))
+    specs = res.batches[0].tender.specs.set_index("spec_id")
+    assert specs["pack_size"].tolist() == [7, 28, 7]
+    assert specs["ceiling_price"].tolist() == pytest.approx([1.0, 1.95 ** 2 / 4, 1.7])

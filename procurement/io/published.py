@@ -5,7 +5,9 @@ Input tables (see ``../shared/data/vbp/README.md``):
 - results (``bids.csv`` format): ``batch, lot_no, lot, spec, firm, firm_short, originator, foreign, won,
   ceiling_price, pre_median_price, bid_price, provinces``; one row per bid, winning and losing, prices
   per smallest unit of the row's own spec; 99999 marks a firm that quoted no acceptable price. An
-  optional ``share_class`` column (``general`` / ``special``) picks the preset's share table of a lot.
+  optional ``share_class`` column (``general`` / ``special``) picks the preset's share table of a lot;
+  an optional ``pack`` column gives the smallest units per box of the bid (7, 14, 28; blank = unknown),
+  which brings in the pack-count ratio of article 13 (see "packs" below).
 - volumes (``volumes.csv`` format, optional): ``batch, province, lot, spec, agreed_volume_units``.
 - provinces (``provinces.csv``, optional, read from the results file's folder when present): names and
   capitals of the ISO 3166-2:CN region ids.
@@ -19,15 +21,26 @@ a lot name):
   hash of its short name (``firm_short``), so firms sharing a short name count as one bidder under
   presets with ``count_related_as_one`` (batch 11, 12);
 - specs: :func:`parse_spec` reads the strength (converted to mg, or the lot's one unit), the fill volume
-  in ml, and a compound's first component; pack size is 1, since published prices are per smallest unit;
+  in ml, and a compound's first component; pack size is 1 (published prices are per smallest unit)
+  unless the lot carries packs;
+- packs: a lot whose bids *all* carry a ``pack`` has one spec per (strength [, fill volume], pack): firms
+  bidding one strength in different boxes get distinct specs whose ``pack_size`` is the pack, so the
+  pack-count ratio (``pack_ratio_base``, 1.95 per doubling) converts between them. A lot with some packs
+  blank is read without packs (pack size 1 for all its specs, as if the column were absent: no pack is
+  guessed) and is listed in ``PublishedBatch.partial_pack_lots``; a table without the column, or with it
+  blank everywhere, gives exactly the tenders it gave before the column existed;
 - representative spec (:func:`choose_representative`): the spec most firms bid (the 主品规 the tender
-  is framed on); ties go to the larger agreed volume, then the smaller strength;
+  is framed on); ties go to the larger agreed volume, then the smaller strength, then the smaller pack;
 - ceilings (:func:`_ceiling_basis`): each spec's published ceiling, and specs with volume but no bid get
   the representative spec's ceiling converted by the NDRC content ratio (1.7 per doubling, the preset's
   ``content_ratio_base``), as the README of the data says the ceilings follow those ratios (every
   batch-4 lot bid on several strengths confirms it). A batch whose lots bid on several strengths each
   carry one identical figure for all strengths (batch 2) publishes one ceiling per lot: that figure is
-  read as the ceiling of the lot's smallest strength and the others follow by the ratio;
+  read as the ceiling of the lot's smallest strength and the others follow by the ratio. With packs,
+  each (strength, pack) spec keeps its own published per-unit figure (the ceilings are checked to be
+  one per batch, lot, spec and pack); under the one-ceiling-per-lot reading the figure is the ceiling of
+  the smallest strength in its most-bid pack and every other spec follows by the ratios, pack ratio
+  included (as the tender's 差比价 would price it);
 - demand: the published agreed volume already is the agreed share, so reported demand = agreed volume /
   the preset's share for the *published* number of winners (and the lot's share class); a run that
   predicts the published winner count therefore gives back the published agreed volumes exactly. Lots
@@ -35,7 +48,9 @@ a lot name):
   (the schema needs volume > 0), but the province still belongs to the lot: it appears in
   ``PublishedBatch.lot_regions``, since the published allocations hand such provinces a supplier too.
   Without a volumes table, a lot's regions are the provinces its published winners supply, each with a
-  placeholder demand of 1 unit of the representative spec;
+  placeholder demand of 1 unit of the representative spec. Volumes carry no pack: in a lot with packs a
+  strength's volume goes to its representative pack (the pack most firms bid on that strength, ties to
+  the smaller pack); a strength with volume but no bid gets the representative spec's pack;
 - lots with volumes but no bid (a failed lot such as batch-2 sodium bicarbonate) have no ceiling, so they
   are left out of the tender and listed in ``PublishedBatch.skipped_lots``.
 """
@@ -60,7 +75,7 @@ from procurement.model.validate import FALSE_WORDS, TRUE_WORDS, tender_from_fram
 
 RESULT_COLUMNS = ("batch", "lot_no", "lot", "spec", "firm", "firm_short", "originator", "foreign", "won",
                   "ceiling_price", "pre_median_price", "bid_price", "provinces")
-OPTIONAL_RESULT_COLUMNS = ("share_class",)
+OPTIONAL_RESULT_COLUMNS = ("share_class", "pack")
 VOLUME_COLUMNS = ("batch", "province", "lot", "spec", "agreed_volume_units")
 
 #: Batch label in the ``batch`` column -> preset name; any other label ``N`` maps to ``batchN``.
@@ -198,6 +213,33 @@ def _numbers(frame: pd.DataFrame, col: str, file: str, problems: list[InputProbl
     return out
 
 
+def _packs(frame: pd.DataFrame, col: str, file: str, problems: list[InputProblem]) -> np.ndarray:
+    """Pack counts (smallest units per box): positive integers, blank = unknown (NaN)."""
+    out = np.full(len(frame), np.nan)
+    for k, (line, cell) in enumerate(zip(frame["_line"], frame[col], strict=True)):
+        text = cell.strip()
+        if text == "":
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 1 or value != int(value):
+            problems.append(InputProblem(file, int(line), col, cell,
+                                         "expected a positive integer (smallest units per box, e.g. 7, "
+                                         "14, 28) or a blank"))
+        else:
+            out[k] = value
+    return out
+
+
+def _pack_keys(rows: pd.DataFrame) -> np.ndarray:
+    """Pack of each row where its lot (batch, lot) carries a pack on every bid, else 0 (no packs)."""
+    known = rows["pack"].notna()
+    full = known.groupby([rows["batch"], rows["lot"]], sort=False).transform("all")
+    return np.where(full & known, rows["pack"].fillna(0), 0).astype(np.int64)
+
+
 def _bools(frame: pd.DataFrame, col: str, file: str, problems: list[InputProblem]) -> np.ndarray:
     out = np.zeros(len(frame), dtype=bool)
     for k, (line, cell) in enumerate(zip(frame["_line"], frame[col], strict=True)):
@@ -212,11 +254,13 @@ def _bools(frame: pd.DataFrame, col: str, file: str, problems: list[InputProblem
 def read_results(path: str | Path, problems: list[InputProblem] | None = None) -> pd.DataFrame:
     """Read and check a published-results table; return typed rows with ``_line`` (CSV line number).
 
-    Adds ``strength``, ``unit``, ``fill_volume`` parsed from ``spec``.
+    Adds ``strength``, ``unit``, ``fill_volume`` parsed from ``spec``, and ``pack`` (units per box; NaN
+    when blank or when the table has no ``pack`` column).
 
     Raises:
-        TenderFileErrors: every problem (missing column, bad number or flag, unreadable spec, a firm
-            bidding twice in one lot, one spec with two ceilings), each with file, line and column.
+        TenderFileErrors: every problem (missing column, bad number, flag or pack, unreadable spec, a firm
+            bidding twice in one lot, one spec (and pack) with two ceilings), each with file, line and
+            column.
     """
     own = problems is None
     problems = [] if problems is None else problems
@@ -241,6 +285,7 @@ def read_results(path: str | Path, problems: list[InputProblem] | None = None) -
     out["bid_price"] = _numbers(raw, "bid_price", file, problems)
     out["share_class"] = raw["share_class"].str.strip() if "share_class" in raw else "general"
     out["share_class"] = out["share_class"].where(out["share_class"] != "", "general")
+    out["pack"] = _packs(raw, "pack", file, problems) if "pack" in raw else np.nan
     parsed = []
     for line, spec in zip(out["_line"], out["spec"], strict=True):
         try:
@@ -262,13 +307,16 @@ def read_results(path: str | Path, problems: list[InputProblem] | None = None) -
             line = int(out.loc[(out["batch"] == batch) & (out["lot"] == lot), "_line"].iloc[0])
             problems.append(InputProblem(file, line, "lot_no", None,
                                          f"lot {lot} of batch {batch} has {n} different lot numbers"))
-    ceilings = out.groupby(["batch", "lot", "spec"])["ceiling_price"].agg(lambda s: s.dropna().nunique())
-    for (batch, lot, spec), n in ceilings.items():
+    pack_key = pd.Series(_pack_keys(out), index=out.index, name="_pack")
+    ceilings = out.groupby(["batch", "lot", "spec", pack_key])["ceiling_price"].agg(
+        lambda s: s.dropna().nunique())
+    for (batch, lot, spec, pack), n in ceilings.items():
         if n > 1:
-            line = int(out.loc[(out["batch"] == batch) & (out["lot"] == lot) & (out["spec"] == spec),
-                               "_line"].iloc[0])
+            line = int(out.loc[(out["batch"] == batch) & (out["lot"] == lot) & (out["spec"] == spec)
+                               & (pack_key == pack), "_line"].iloc[0])
+            what = f"spec {spec} in packs of {pack}" if pack else f"spec {spec}"
             problems.append(InputProblem(file, line, "ceiling_price", None,
-                                         f"spec {spec} of lot {lot} carries {n} different ceilings"))
+                                         f"{what} of lot {lot} carries {n} different ceilings"))
     if own and problems:
         raise TenderFileErrors(problems, str(path))
     return out
@@ -341,6 +389,8 @@ class PublishedBatch:
         lot_regions: lot_id -> list of region ids of the lot (provinces with a volume row, zero included;
             or the provinces its published winners supply when no volumes were given).
         skipped_lots: lots with volumes but no bid (no ceiling known), by name.
+        partial_pack_lots: lots whose ``pack`` is given on some bids but blank on others, by name; they
+            are read without packs (pack size 1).
     """
 
     batch: str
@@ -349,17 +399,21 @@ class PublishedBatch:
     rows: pd.DataFrame
     lot_regions: dict[str, list[str]]
     skipped_lots: list[str] = field(default_factory=list)
+    partial_pack_lots: list[str] = field(default_factory=list)
 
 
 def choose_representative(specs: pd.DataFrame) -> str:
-    """The representative spec of one lot: most bids, then larger agreed volume, then smaller strength.
+    """The representative spec of one lot: most bids, then larger agreed volume, then smaller strength,
+    then smaller pack.
 
     Args:
-        specs: the lot's specs with ``spec_id``, ``bids``, ``volume``, ``strength``.
+        specs: the lot's specs with ``spec_id``, ``bids``, ``volume``, ``strength`` (and optionally
+            ``pack_size``).
     """
-    rows = zip(specs["bids"].tolist(), specs["volume"].tolist(), specs["strength"].tolist(),
+    packs = specs["pack_size"].tolist() if "pack_size" in specs else [0] * len(specs)
+    rows = zip(specs["bids"].tolist(), specs["volume"].tolist(), specs["strength"].tolist(), packs,
                specs["spec_id"].tolist(), strict=True)
-    return str(min(rows, key=lambda r: (-r[0], -r[1], r[2], r[3]))[3])
+    return str(min(rows, key=lambda r: (-r[0], -r[1], r[2], r[3], r[4]))[4])
 
 
 def build_batches(results: pd.DataFrame, volumes: pd.DataFrame | None = None, *,
@@ -397,9 +451,14 @@ def build_batches(results: pd.DataFrame, volumes: pd.DataFrame | None = None, *,
         rows["lot_id"] = [f"B{token}-L{int(n):02d}" for n in rows["lot_no"]]
         rows["supplier_id"] = rows["firm"].map(supplier_id_of)
         lot_of_name = dict(zip(rows["lot"], rows["lot_id"], strict=False))
+        if "pack" not in rows:
+            rows["pack"] = np.nan
+        rows["_pack"] = _pack_keys(rows)  # 0 = the lot carries no packs
+        known_pack = rows["pack"].notna().groupby(rows["lot"], sort=False).agg(["any", "all"])
+        partial = sorted(known_pack.index[known_pack["any"] & ~known_pack["all"]])
 
-        # specs: every (lot, spec) bid, plus those with volume only
-        spec_rows = rows.groupby(["lot_id", "spec"], sort=False).agg(
+        # specs: every (lot, spec, pack) bid, plus those with volume only
+        spec_rows = rows.groupby(["lot_id", "spec", "_pack"], sort=False).agg(
             lot=("lot", "first"), bids=("firm", "size"), strength=("strength", "first"),
             unit=("unit", "first"), fill_volume=("fill_volume", "first"),
             ceiling=("ceiling_price", "first")).reset_index()
@@ -410,21 +469,32 @@ def build_batches(results: pd.DataFrame, volumes: pd.DataFrame | None = None, *,
             vol["lot_id"] = vol["lot"].map(lot_of_name)
             vol_by_spec = vol.groupby(["lot_id", "spec"], sort=False)["agreed_volume_units"].sum()
             known = set(zip(spec_rows["lot_id"], spec_rows["spec"], strict=True))
-            extra = [{"lot_id": lot_id, "spec": spec, "lot": None, "bids": 0, "ceiling": np.nan,
+            extra = [{"lot_id": lot_id, "spec": spec, "_pack": 0, "lot": None, "bids": 0, "ceiling": np.nan,
                       "volume": 0.0, **_parsed(spec)}
                      for (lot_id, spec) in vol_by_spec.index if (lot_id, spec) not in known]
             if extra:
                 spec_rows = pd.concat([spec_rows, pd.DataFrame(extra)], ignore_index=True)
-            spec_rows["volume"] = [float(vol_by_spec.get((lot_id, spec), 0.0))
-                                   for lot_id, spec in zip(spec_rows["lot_id"], spec_rows["spec"], strict=True)]
-        spec_rows = spec_rows.sort_values(["lot_id", "strength", "fill_volume", "spec"], kind="stable")
+        # volumes carry no pack: a strength's volume goes to its most-bid pack (ties: the smaller)
+        spec_rows["_vol_target"] = ~spec_rows.assign(_nb=-spec_rows["bids"]).sort_values(
+            ["lot_id", "spec", "_nb", "_pack"], kind="stable").duplicated(["lot_id", "spec"]).sort_index()
+        if vol is not None:
+            spec_rows["volume"] = [float(vol_by_spec.get((lot_id, spec), 0.0)) if target else 0.0
+                                   for lot_id, spec, target in zip(spec_rows["lot_id"], spec_rows["spec"],
+                                                                   spec_rows["_vol_target"], strict=True)]
+        spec_rows = spec_rows.sort_values(["lot_id", "strength", "fill_volume", "spec", "_pack"],
+                                          kind="stable")
         spec_rows["spec_id"] = (spec_rows["lot_id"] + "-S"
                                 + (spec_rows.groupby("lot_id").cumcount() + 1).astype(str))
         # representative spec (choose_representative's key, vectorised): most bids, larger volume, smaller
+        # strength, smaller pack
         ranked = spec_rows.assign(_nb=-spec_rows["bids"], _nv=-spec_rows["volume"]).sort_values(
-            ["lot_id", "_nb", "_nv", "strength", "spec_id"], kind="stable").drop_duplicates("lot_id")
+            ["lot_id", "_nb", "_nv", "strength", "_pack", "spec_id"], kind="stable").drop_duplicates("lot_id")
         rep = dict(zip(ranked["lot_id"], ranked["spec_id"], strict=True))
         rep = {lot_id: rep[lot_id] for lot_id in pd.unique(spec_rows["lot_id"])}
+        # a strength with volume but no bid, in a lot with packs, takes the representative spec's pack
+        rep_pack = spec_rows.set_index("spec_id")["_pack"]
+        no_bid = spec_rows["bids"] == 0
+        spec_rows.loc[no_bid, "_pack"] = rep_pack.loc[spec_rows.loc[no_bid, "lot_id"].map(rep)].to_numpy()
         base = _ceiling_basis(spec_rows, rep)
         lots = pd.DataFrame({"lot_id": list(rep), "rep_spec_id": list(rep.values())})
         names = rows.groupby("lot_id", sort=False)["lot"].first()
@@ -432,7 +502,7 @@ def build_batches(results: pd.DataFrame, volumes: pd.DataFrame | None = None, *,
         lots["dosage_form"] = lots["molecule"].map(dosage_form_of)
         lots["share_class"] = lots["lot_id"].map(rows.groupby("lot_id", sort=False)["share_class"].first())
         specs = spec_rows.rename(columns={"ceiling": "ceiling_price"})
-        specs["pack_size"] = 1
+        specs["pack_size"] = np.where(specs["_pack"] > 0, specs["_pack"], 1).astype(np.int64)
         if specs["ceiling_price"].isna().any():
             # ceilings follow the NDRC ratios whatever the replay's normalisation (README of the data)
             factors = comparable_factors(specs, lots, rule_set.with_overrides(normalisation="power"))
@@ -441,8 +511,10 @@ def build_batches(results: pd.DataFrame, volumes: pd.DataFrame | None = None, *,
             base_ids = specs.loc[missing, "lot_id"].map(base).to_numpy()
             specs.loc[missing, "ceiling_price"] = (known.loc[base_ids].to_numpy() * factors.loc[base_ids].to_numpy()
                                                    / factors.loc[specs.loc[missing, "spec_id"]].to_numpy())
-        spec_id_of = dict(zip(zip(specs["lot_id"], specs["spec"], strict=True), specs["spec_id"], strict=True))
-        rows["spec_id"] = [spec_id_of[k] for k in zip(rows["lot_id"], rows["spec"], strict=True)]
+        spec_id_of = dict(zip(zip(specs["lot_id"], specs["spec"], specs["_pack"], strict=True), specs["spec_id"],
+                              strict=True))
+        rows["spec_id"] = [spec_id_of[k] for k in zip(rows["lot_id"], rows["spec"], rows["_pack"], strict=True)]
+        rows = rows.drop(columns="_pack")
         ref = rows.groupby("spec_id")["pre_median_price"].median()
         specs["reference_price"] = specs["spec_id"].map(ref)
 
@@ -465,7 +537,7 @@ def build_batches(results: pd.DataFrame, volumes: pd.DataFrame | None = None, *,
         tender = tender_from_frames(raw, config, files={"bids": files[0], "demand": files[1]},
                                     config_file=f"{files[0]} (batch {batch})", source=files[0])
         out.append(PublishedBatch(str(batch), preset, tender, rows.reset_index(drop=True), lot_regions,
-                                  skipped))
+                                  skipped, partial))
     return out
 
 
@@ -473,8 +545,9 @@ def _ceiling_basis(spec_rows: pd.DataFrame, rep: dict[str, str]) -> dict[str, st
     """Spec holding each lot's published ceiling; clears (sets NaN) the ceilings to be derived.
 
     A batch publishes one ceiling per lot when every lot bid on several strengths carries one identical
-    figure (batch 2); the figure is then the ceiling of the lot's smallest strength (bid or not), and every
-    other spec's ceiling follows by the content ratio. Otherwise (batch 4) each bid spec has its own
+    figure (batch 2); the figure is then the ceiling of the lot's smallest strength (bid or not; in a lot
+    with packs, in its most-bid pack), and every other spec's ceiling follows by the content ratio (and
+    the pack ratio). Otherwise (batch 4) each bid spec has its own
     ceiling and the specs without a bid derive theirs from the representative spec.
     """
     bid_specs = spec_rows[spec_rows["bids"] > 0]
@@ -485,8 +558,9 @@ def _ceiling_basis(spec_rows: pd.DataFrame, rep: dict[str, str]) -> dict[str, st
     if not per_lot:
         return dict(rep)
     figure = bid_specs.groupby("lot_id", sort=False)["ceiling"].first()
-    smallest = spec_rows.sort_values(["lot_id", "strength", "fill_volume"], kind="stable").drop_duplicates(
-        "lot_id")
+    # with packs, the smallest strength in its most-bid pack (the spec its volume goes to)
+    smallest = spec_rows[spec_rows["_vol_target"]].sort_values(
+        ["lot_id", "strength", "fill_volume"], kind="stable").drop_duplicates("lot_id")
     spec_rows["ceiling"] = np.nan
     spec_rows.loc[smallest.index, "ceiling"] = smallest["lot_id"].map(figure).to_numpy()
     return dict(zip(smallest["lot_id"], smallest["spec_id"], strict=True))
@@ -502,7 +576,8 @@ def _demand(rows: pd.DataFrame, vol: pd.DataFrame | None, specs: pd.DataFrame, r
             lots: pd.DataFrame, rule_set) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     winners = rows.groupby("lot_id")["won"].sum()
     share_class = dict(zip(lots["lot_id"], lots["share_class"], strict=True))
-    spec_id_of = dict(zip(zip(specs["lot_id"], specs["spec"], strict=True), specs["spec_id"], strict=True))
+    target = specs[specs["_vol_target"]]  # one spec per (lot, spec string): where its volume goes
+    spec_id_of = dict(zip(zip(target["lot_id"], target["spec"], strict=True), target["spec_id"], strict=True))
     lot_regions: dict = {}
     parts = []
     with_volume: set = set()
