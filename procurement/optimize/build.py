@@ -82,6 +82,10 @@ class ModelData:
     br_cand: np.ndarray
     br_lr: np.ndarray
     br_circulation: np.ndarray    # circulation cost of the whole (b, r) volume
+    # demand rows (tender.demand order): lot and region positions, comparable factor of the spec
+    dem_lot: np.ndarray
+    dem_region: np.ndarray
+    dem_factor: np.ndarray
     # tiers (one row per tier of a tiered candidate; tier 0 = the bids.csv price)
     tier_cand: np.ndarray
     tier_lo: np.ndarray
@@ -156,12 +160,9 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
     bids["revivable"] = revivable
 
     lot_ids = tender.lots["lot_id"].to_numpy()
-    lot_pos = {lot: i for i, lot in enumerate(lot_ids)}
     region_ids = tender.regions["region_id"].to_numpy()
-    region_pos = {r: i for i, r in enumerate(region_ids)}
     sup = tender.suppliers
     supplier_ids = sup["supplier_id"].to_numpy()
-    supplier_pos = {s: i for i, s in enumerate(supplier_ids)}
     group_codes, group_ids = pd.factorize(sup["group_id"])
     capacity = sup["capacity"].to_numpy(float, na_value=np.nan)
     capacity = np.where(np.isnan(capacity), INF, capacity)
@@ -169,10 +170,10 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
     # candidates
     cand_mask = eligible | revivable
     cand_bid = np.flatnonzero(cand_mask)
-    cand_lot = bids["lot_id"].map(lot_pos).to_numpy(np.int64)[cand_bid]
+    cand_lot = pd.Index(lot_ids).get_indexer(bids["lot_id"]).astype(np.int64)[cand_bid]
     order = np.lexsort((cand_bid, cand_lot))
     cand_bid, cand_lot = cand_bid[order], cand_lot[order]
-    cand_supplier = bids["supplier_id"].map(supplier_pos).to_numpy(np.int64)[cand_bid]
+    cand_supplier = pd.Index(supplier_ids).get_indexer(bids["supplier_id"]).astype(np.int64)[cand_bid]
     cand_comp = bids["comparable_price"].to_numpy(float)[cand_bid]
     cand_revivable = revivable[cand_bid]
     n_lots = len(lot_ids)
@@ -192,12 +193,13 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
         np.full(n_lots, int(options.min_winners))
 
     # (lot, region) volumes
-    spec = tender.specs.set_index("spec_id")
+    # positions through one hash lookup per column (Series.map on string columns costs several times more)
     dem = tender.demand
-    d_lot = dem["spec_id"].map(spec["lot_id"]).map(lot_pos).to_numpy(np.int64)
-    d_reg = dem["region_id"].map(region_pos).to_numpy(np.int64)
+    d_spec = pd.Index(tender.specs["spec_id"]).get_indexer(dem["spec_id"])
+    d_lot = pd.Index(lot_ids).get_indexer(tender.specs["lot_id"])[d_spec].astype(np.int64)
+    d_reg = pd.Index(region_ids).get_indexer(dem["region_id"]).astype(np.int64)
     d_vol = dem["volume"].to_numpy(float)
-    d_fac = dem["spec_id"].map(factors).to_numpy(float)
+    d_fac = factors.reindex(tender.specs["spec_id"]).to_numpy(float)[d_spec]
     keep = awardable[d_lot]
     key = d_lot[keep] * len(region_ids) + d_reg[keep]
     uniq, inv = np.unique(key, return_inverse=True)
@@ -232,6 +234,7 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
         cand_comp=cand_comp, cand_revivable=cand_revivable, lr_lot=lr_lot, lr_region=lr_region,
         lr_units=lr_units, lr_equiv=lr_equiv, lr_reported=lr_reported, lot_lr_start=lot_lr_start,
         lot_lr_count=lot_lr_count, br_cand=br_cand, br_lr=br_lr, br_circulation=br_circ, factors=factors,
+        dem_lot=d_lot, dem_region=d_reg, dem_factor=d_fac,
         evaluate_time_s=evaluate_time_s, **tiers)
 
 

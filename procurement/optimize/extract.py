@@ -116,12 +116,9 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
         rules.contract_term(int(w)) for w in winners], term))
 
     # supply: demand rows of awarded (lot, region) pairs, one row per supplier serving the pair
-    spec = tender.specs.set_index("spec_id")
     dem = tender.demand
-    lot_pos = pd.Index(d.lot_ids)
     n_reg = len(d.region_ids)
-    d_lot = lot_pos.get_indexer(dem["spec_id"].map(spec["lot_id"]))
-    d_reg = pd.Index(d.region_ids).get_indexer(dem["region_id"])
+    d_lot, d_reg = d.dem_lot, d.dem_region
     lr_key = d.lr_lot * n_reg + d.lr_region
     d_key = d_lot * n_reg + d_reg
     pos = np.searchsorted(lr_key, d_key)
@@ -139,7 +136,11 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
     cand = s_cand[pick]
     f = s_frac[pick]
     spec_ids = dem["spec_id"].to_numpy(object)[rep_rows]
-    factor = d.factors.reindex(spec_ids).to_numpy(float)
+    factor = d.dem_factor[rep_rows]
+    # reference price of each demand row's spec, looked up once per demand row
+    dem_reference = tender.specs["reference_price"].to_numpy(float)[
+        pd.Index(tender.specs["spec_id"]).get_indexer(dem["spec_id"])]
+    reference = dem_reference[rep_rows]
     bid_rows = d.cand_bid[cand]
     own_spec = d.bids["spec_id"].to_numpy(object)[bid_rows] == spec_ids
     pay_c = pay[cand]
@@ -153,7 +154,7 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
         "spec_id": spec_ids, "supplier_id": d.supplier_ids[d.cand_supplier[cand]],
         "reported_volume": reported, "agreed_volume": reported * d.share[lot_of],
         "award_price": award_price,
-        "reference_price": spec["reference_price"].reindex(spec_ids).to_numpy(float)})
+        "reference_price": reference})
     order = np.lexsort((d.cand_supplier[cand], rep_rows, d_reg[rep_rows], lot_of))
     supply = supply.iloc[order].reset_index(drop=True)
     supply["award_spend"] = supply["agreed_volume"] * supply["award_price"]
@@ -172,7 +173,7 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
     alloc["backup_supplier_id"] = alloc["backup_supplier_id"].astype(object)
     row_lr = d_lr[np.repeat(np.arange(len(d_rows)), count)]
     award_spend_rows = reported * d.share[lot_of] * award_price
-    ref_rows = reported * d.share[lot_of] * spec["reference_price"].reindex(spec_ids).to_numpy(float)
+    ref_rows = reported * d.share[lot_of] * reference
     alloc["award_spend"] = _sum_by(row_lr, award_spend_rows, len(d.lr_lot))
     alloc["reference_spend"] = _sum_by(row_lr, ref_rows, len(d.lr_lot))
     awards = _awards(d, bids, lots, cand, award_spend_rows, ref_rows, reported * d.share[lot_of], primary, backup)
@@ -260,7 +261,10 @@ def _awards(d: ModelData, bids: pd.DataFrame, lots: pd.DataFrame, cand: np.ndarr
             reference_spend: np.ndarray, agreed: np.ndarray, primary: np.ndarray,
             backup: np.ndarray) -> pd.DataFrame:
     """One row per winner, columns as rules mode's awards (procurement.rules.engine._awards)."""
-    win = bids[bids["won"]].sort_values(["lot_id", "rank"], kind="stable")
+    # winners by lot (string order, as sort_values would give) then rank, stable; numpy keys are cheaper
+    won_rows = np.flatnonzero(bids["won"].to_numpy(bool))
+    lot_key = pd.Index(np.sort(d.lot_ids.astype(str))).get_indexer(bids["lot_id"].to_numpy(object)[won_rows])
+    win = bids.iloc[won_rows[np.lexsort((bids["rank"].to_numpy()[won_rows], lot_key))]]
     cols = ["lot_id", "supplier_id", "spec_id", "rank", "price", "comparable_price", "award_comparable_price",
             "reference_price", "revived"] + (["no_volume"] if "no_volume" in bids else [])
     awards = win[cols].copy()
