@@ -45,7 +45,6 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from procurement.io.atomic import atomic_dir
+from procurement.io.results import jsonable
 
 if TYPE_CHECKING:
     from procurement.io.published import PublishedBatch
@@ -604,18 +604,6 @@ OUTPUT_FILES = {"batches": "batch_savings.csv", "lots": "batch_savings_lots.csv"
 SUMMARY_FILE = "batch_savings_summary.json"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_batch_savings(result: BatchSavings, out_dir: str | Path, force: bool = False) -> Path:
     """Write the four CSV tables and ``batch_savings_summary.json`` into ``out_dir``, atomically.
 
@@ -631,5 +619,5 @@ def write_batch_savings_files(result: BatchSavings, folder: Path) -> None:
     """Write the tables and summary into an existing folder (e.g. the temporary folder of an atomic write)."""
     for attr, name in OUTPUT_FILES.items():
         getattr(result, attr).to_csv(folder / name, index=False)
-    (folder / SUMMARY_FILE).write_text(json.dumps(_jsonable(result.summary), indent=2, ensure_ascii=False)
+    (folder / SUMMARY_FILE).write_text(json.dumps(jsonable(result.summary), indent=2, ensure_ascii=False)
                                        + "\n", encoding="utf-8")

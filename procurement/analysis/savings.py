@@ -49,6 +49,7 @@ from procurement.analysis.chain import (
 )
 from procurement.analysis.logistics import LogisticsParams, distribution_cost
 from procurement.io.atomic import atomic_dir
+from procurement.io.results import jsonable
 
 SUPPLY_COLUMNS = ("lot_id", "region_id", "spec_id", "supplier_id", "reported_volume", "agreed_volume",
                   "award_price", "reference_price")
@@ -640,18 +641,6 @@ OUTPUT_FILES = {"by_stakeholder": "savings_by_stakeholder.csv", "cut_decompositi
 SUMMARY_FILE = "savings_summary.json"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def write_savings(savings_result: SavingsResult, out_dir: str | Path, force: bool = False) -> Path:
     """Write the four CSV files and ``savings_summary.json`` into ``out_dir``, atomically.
 
@@ -672,6 +661,6 @@ def write_savings(savings_result: SavingsResult, out_dir: str | Path, force: boo
     with atomic_dir(out_dir, force=force) as tmp:
         for attr, name in OUTPUT_FILES.items():
             getattr(savings_result, attr).to_csv(tmp / name, index=False)
-        (tmp / SUMMARY_FILE).write_text(json.dumps(_jsonable(savings_result.summary), indent=2,
+        (tmp / SUMMARY_FILE).write_text(json.dumps(jsonable(savings_result.summary), indent=2,
                                                    ensure_ascii=False) + "\n", encoding="utf-8")
     return Path(out_dir)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,14 +17,16 @@ from procurement.model.result import RESULT_TABLES, TenderResult
 SUMMARY_FILE = "summary.json"
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+def jsonable(value: Any) -> Any:
+    """A value made fit for ``json.dumps``: numpy scalars to Python, mappings with string keys, tuples to
+    lists, and non-finite floats to None (JSON has no NaN or infinity)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
@@ -46,7 +51,7 @@ def write_result(result: TenderResult, out: str | Path, force: bool = False) -> 
             result.table(name).to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
         for name, frame in result.extra.items():
             frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
-        (tmp / SUMMARY_FILE).write_text(json.dumps(_jsonable(result.summary), indent=2, ensure_ascii=False)
+        (tmp / SUMMARY_FILE).write_text(json.dumps(jsonable(result.summary), indent=2, ensure_ascii=False)
                                         + "\n", encoding="utf-8")
     return Path(out)
 
