@@ -14,7 +14,7 @@ from procurement.overrides import apply_overrides
 from procurement.rules import get_preset
 from procurement.rules.allocation import pick_regions
 from procurement.rules.comparable import comparable_factors
-from procurement.rules.selection import select_lot
+from procurement.rules.selection import explain, explain_bids, select_lot, stack_selections
 
 BATCH4 = get_preset("batch4")
 
@@ -152,6 +152,33 @@ def test_revival_pays_highest_rule1_price():
     sel = _select(rules, [1.0, 1.5, 1.7, 2.5, 3.0], ceiling=5.0)  # cap 4: 1.0, 1.5, 1.7 rule 1; 2.5 revives
     assert list(sel.won) == [True, True, True, True, False]
     assert sel.revived[3] and sel.award_comparable[3] == pytest.approx(1.7)
+
+
+def test_reasons_of_stacked_lots_match_each_lot():
+    """evaluate_bids explains every lot at once (stacked); the texts must be each lot's own."""
+    rules = BATCH4.with_overrides(revival="highest-rule1-price", low_price_dosage_forms=[])
+    lots = [([0.02, 0.09, 0.2, 0.5, 3.0], 2.0), ([1.0, 1.5, 1.7, 2.5, 3.0, 0.6], 3.2), ([0.3, 0.3, 0.3], 1.0),
+            ([], 1.0)]
+    sels, prices, ceilings, expected = [], [], [], []
+    for bid_prices, ceiling in lots:
+        p = np.asarray(bid_prices, float)
+        c = np.full(len(p), ceiling)
+        sel = select_lot(rules, p, c, p, np.arange(len(p)))
+        texts = explain_bids(rules, sel, p, c, p)
+        assert texts == [explain(rules, sel, i, p[i], c[i], p[i]) for i in range(len(p))]
+        sels.append(sel)
+        prices.append(p)
+        ceilings.append(c)
+        expected += texts
+    price, ceiling = np.concatenate(prices), np.concatenate(ceilings)
+    assert explain_bids(rules, stack_selections(sels), price, ceiling, price) == expected
+    assert expected[0] == ("won: rank 1 of 4 valid, cap 4 for 5 bidders; meets <= 1.8x anchor "
+                           "(0.02 <= 0.036) and <= 0.1 per unit and cut 99% >= 50% vs ceiling")
+    assert expected[4] == "invalid: price 3 > ceiling 2"
+    assert expected[7] == "won by revival at comparable price 1.5: rank 4 of 6 valid, cap 4"
+    assert expected[8] == ("lost: fails every price condition (2.5 > 1.8x anchor 0.6; > 0.1 per unit; "
+                           "cut 22% < 50% vs ceiling); rank 5 of 6 valid, cap 4")
+    assert expected[-1] == "lost: rank 3 of 3 valid, cap 2: beyond the cap"
 
 
 @pytest.mark.parametrize(("winners", "split"), [

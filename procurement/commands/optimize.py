@@ -77,7 +77,7 @@ def compare_modes(tender: str, solver: str | None, time_limit: float | None, mip
     import json
 
     from procurement.io.atomic import atomic_dir, check_writable
-    from procurement.io.results import _jsonable
+    from procurement.io.results import jsonable
     from procurement.io.tender_files import load_tender
     from procurement.optimize.compare import compare_modes as run_compare
 
@@ -102,6 +102,6 @@ def compare_modes(tender: str, solver: str | None, time_limit: float | None, mip
             cmp.lots.to_csv(tmp / "lots.csv", index=False, float_format="%.10g")
             cmp.regions.to_csv(tmp / "regions.csv", index=False)
             cmp.concentration.to_csv(tmp / "concentration.csv", index=False, float_format="%.10g")
-            (tmp / "summary.json").write_text(json.dumps(_jsonable(cmp.summary), indent=2) + "\n",
+            (tmp / "summary.json").write_text(json.dumps(jsonable(cmp.summary), indent=2) + "\n",
                                               encoding="utf-8")
         click.echo(f"wrote {out}")

@@ -35,21 +35,27 @@ def comparable_factors(specs: pd.DataFrame, lots: pd.DataFrame, rules: RuleSet) 
     Returns:
         Series of floats > 0; the representative spec has factor 1.
     """
-    rep_of_lot = dict(zip(lots["lot_id"], lots["rep_spec_id"], strict=True))
-    by_id = specs.set_index("spec_id")
-    rep_ids = specs["lot_id"].map(rep_of_lot)
+    # positions, not labels: one get_indexer per key instead of Series.map and .loc on a string index
+    # (same values, several times faster; every rules-mode and optimal-mode run calls this)
+    spec_ids = pd.Index(specs["spec_id"].to_numpy())
+    lot_of_spec = pd.Index(lots["lot_id"]).get_indexer(specs["lot_id"])
+    if (lot_of_spec < 0).any():
+        raise KeyError(f"spec of an unknown lot: {specs['lot_id'].to_numpy()[lot_of_spec < 0][0]!r}")
+    rep_ids = lots["rep_spec_id"].to_numpy()[lot_of_spec]
+    rep = spec_ids.get_indexer(rep_ids)
+    if (rep < 0).any():
+        raise KeyError(f"unknown representative spec: {rep_ids[rep < 0][0]!r}")
     strength = specs["strength"].to_numpy(float)
-    rep_strength = by_id.loc[rep_ids, "strength"].to_numpy(float)
+    rep_strength = strength[rep]
     if rules.normalisation == "none":
         factor = np.ones(len(specs))
     elif rules.normalisation == "linear":
         factor = rep_strength / strength
     else:
         pack = specs["pack_size"].to_numpy(float)
-        rep_pack = by_id.loc[rep_ids, "pack_size"].to_numpy(float)
+        rep_pack = pack[rep]
         fill = specs["fill_volume"].to_numpy(float) if "fill_volume" in specs else np.full(len(specs), np.nan)
-        rep_fill = by_id.loc[rep_ids, "fill_volume"].to_numpy(float) if "fill_volume" in specs \
-            else np.full(len(specs), np.nan)
+        rep_fill = fill[rep]
         content = rules.content_ratio_base ** np.log2(rep_strength / strength)
         with np.errstate(invalid="ignore", divide="ignore"):
             same_concentration = np.isclose(strength / fill, rep_strength / rep_fill, rtol=1e-6)
@@ -58,4 +64,4 @@ def comparable_factors(specs: pd.DataFrame, lots: pd.DataFrame, rules: RuleSet) 
         ratio = pack / rep_pack
         pack_factor = ratio / rules.pack_ratio_base ** np.log2(ratio)
         factor = np.where(by_volume, volume, content) * pack_factor
-    return pd.Series(factor, index=specs["spec_id"].to_numpy(), name="factor")
+    return pd.Series(factor, index=spec_ids, name="factor")

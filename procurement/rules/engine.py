@@ -15,7 +15,7 @@ from procurement.model.result import TenderResult
 from procurement.model.tender import Tender
 from procurement.rules.allocation import pick_regions
 from procurement.rules.comparable import comparable_factors
-from procurement.rules.selection import explain, select_lot
+from procurement.rules.selection import explain_bids, select_lot, stack_selections
 
 
 def evaluate_bids(tender: Tender) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -24,73 +24,102 @@ def evaluate_bids(tender: Tender) -> tuple[pd.DataFrame, pd.DataFrame]:
     The bids frame has, per bid: comparable price, validity, each price condition, rank, shortlist,
     ``won``, the comparable price it is paid (``award_comparable_price``) and a human ``reason``.
     """
+    # Speed matters: this is the first step of rules mode and of optimal mode. Only winner selection
+    # (select_lot, which holds the rules) runs lot by lot; key look-ups, reasons and frames work on
+    # whole columns.
     rules = tender.rules
-    factors = comparable_factors(tender.specs, tender.lots, rules)
-    specs = tender.specs.set_index("spec_id")
-    bids = tender.bids.copy()
-    bids["ceiling_price"] = bids["spec_id"].map(specs["ceiling_price"])
-    bids["reference_price"] = bids["spec_id"].map(specs["reference_price"])
-    bids["factor"] = bids["spec_id"].map(factors)
-    bids["comparable_price"] = bids["price"] * bids["factor"]
-    group = bids["supplier_id"].map(tender.suppliers.set_index("supplier_id")["group_id"])
-    order_key = bids["supplier_id"].rank(method="dense").to_numpy(np.int64)
+    bids, specs, suppliers, lot_table = tender.bids, tender.specs, tender.suppliers, tender.lots
+    n, n_lots = len(bids), len(lot_table)
+    # keys to positions with one get_indexer each (Series.map on string columns costs several times more)
+    spec_of_bid = pd.Index(specs["spec_id"]).get_indexer(bids["spec_id"])
+    supplier_of_bid = pd.Index(suppliers["supplier_id"]).get_indexer(bids["supplier_id"])
+    lot_of_bid = pd.Index(lot_table["lot_id"]).get_indexer(bids["lot_id"])
+    price = bids["price"].to_numpy(float)
+    ceiling = _at(specs["ceiling_price"].to_numpy(float), spec_of_bid)
+    factor = _at(comparable_factors(specs, lot_table, rules).to_numpy(float), spec_of_bid)
+    comparable = price * factor
+    group = _at(suppliers["group_id"].to_numpy(), supplier_of_bid)
+    # tie-break key: dense rank of the supplier id (code among the sorted distinct ids, plus 1)
+    order_key = pd.factorize(bids["supplier_id"], sort=True)[0].astype(np.int64) + 1
     low_forms = set(rules.low_price_dosage_forms)
 
-    n = len(bids)
-    cols = {name: np.zeros(n, dtype=bool) for name in
-            ("valid", "within_fuse", "under_low_price", "cut_vs_ceiling", "price_condition", "shortlisted",
-             "won", "revived", "no_volume")}
-    rank = np.zeros(n, dtype=np.int64)
-    anchor = np.full(n, np.nan)
-    award = np.full(n, np.nan)
-    valid_bidders = np.zeros(n, dtype=np.int64)
-    cap = np.zeros(n, dtype=np.int64)
-    reasons = [""] * n
-    lot_rows = []
-    positions = bids.groupby("lot_id", sort=False).indices
-    price_all = bids["price"].to_numpy(float)
-    ceiling_all = bids["ceiling_price"].to_numpy(float)
-    comp_all = bids["comparable_price"].to_numpy(float)
-    group_all = group.to_numpy()
-    for lot in tender.lots.itertuples(index=False):
-        idx = positions.get(lot.lot_id, np.array([], dtype=np.int64))
-        sel = select_lot(rules, price_all[idx], ceiling_all[idx], comp_all[idx], order_key[idx],
-                         group_all[idx], low_price_applies=not low_forms or lot.dosage_form in low_forms)
-        for name in cols:
-            value = getattr(sel, name)
-            if value is not None:  # no_volume is None where the batch-12 rule is off
-                cols[name][idx] = value
-        rank[idx], award[idx] = sel.rank, sel.award_comparable
-        anchor[idx], valid_bidders[idx], cap[idx] = sel.anchor, sel.valid_bidders, sel.cap
-        for j, i in enumerate(idx):
-            reasons[i] = explain(rules, sel, j, price_all[i], ceiling_all[i], comp_all[i])
-        winners = int(sel.won.sum())
-        without_volume = int(sel.no_volume.sum()) if sel.no_volume is not None else 0
-        if len(idx) == 0:
-            failure = "no bids"
-        elif not sel.valid.any():
-            failure = "no valid bid (every bid above its ceiling)"
-        elif winners == 0:
-            failure = "no shortlisted bid meets a price condition"
-        else:
-            failure = ""
-        lot_rows.append({"lot_id": lot.lot_id, "molecule": lot.molecule, "dosage_form": lot.dosage_form,
-                         "bidders": len(idx), "valid_bidders": sel.valid_bidders, "cap": sel.cap,
-                         "winners": winners, "winners_without_volume": without_volume,
-                         "status": "failed" if failure else "awarded",
-                         "failure_reason": failure, "anchor": sel.anchor,
-                         "lowest_winning": float(np.nanmin(sel.award_comparable)) if winners else np.nan,
-                         "highest_winning": float(np.nanmax(sel.award_comparable)) if winners else np.nan})
-    for name, values in cols.items():
-        bids[name] = values
-    bids["valid_bidders"], bids["cap"], bids["anchor"] = valid_bidders, cap, anchor
-    bids["rank"] = rank
-    bids["award_comparable_price"] = award
-    bids["reason"] = reasons
-    lots = pd.DataFrame(lot_rows)
-    for col in ("share_class", "term_years"):
-        lots[col] = lots["lot_id"].map(tender.lots.set_index("lot_id")[col])
-    return bids, lots
+    # bids sorted by lot (file order kept within a lot), so that each lot is a slice [lo, hi); bids of
+    # no lot (none in a validated tender) sort first and stay out of every lot
+    order = np.argsort(lot_of_bid, kind="stable")
+    bounds = np.searchsorted(lot_of_bid[order], np.arange(n_lots + 1)).tolist()
+    price_s, ceiling_s, comparable_s, key_s, group_s = (x[order] for x in (price, ceiling, comparable,
+                                                                          order_key, group))
+    selections = [
+        select_lot(rules, price_s[lo:hi], ceiling_s[lo:hi], comparable_s[lo:hi], key_s[lo:hi], group_s[lo:hi],
+                   low_price_applies=not low_forms or form in low_forms)
+        for lo, hi, form in zip(bounds[:-1], bounds[1:], lot_table["dosage_form"], strict=True)]
+    sel = stack_selections(selections)  # every bid of a lot, in sorted order from bounds[0]
+    in_lot = order[bounds[0]:]  # their bid rows
+
+    def per_bid(values: np.ndarray, fill: object) -> np.ndarray:
+        """Stacked values in bid row order (``fill`` for a bid of no lot)."""
+        out = np.full(n, fill, dtype=values.dtype)
+        out[in_lot] = values
+        return out
+
+    reasons = explain_bids(rules, sel, price_s[bounds[0]:], ceiling_s[bounds[0]:], comparable_s[bounds[0]:])
+    columns = {"ceiling_price": ceiling, "reference_price": _at(specs["reference_price"].to_numpy(float),
+                                                               spec_of_bid),
+               "factor": factor, "comparable_price": comparable}
+    for name in ("valid", "within_fuse", "under_low_price", "cut_vs_ceiling", "price_condition",
+                 "shortlisted", "won", "revived", "no_volume"):
+        columns[name] = per_bid(getattr(sel, name), False)
+    columns["valid_bidders"], columns["cap"] = per_bid(sel.valid_bidders, 0), per_bid(sel.cap, 0)
+    columns["anchor"], columns["rank"] = per_bid(sel.anchor, np.nan), per_bid(sel.rank, 0)
+    columns["award_comparable_price"] = per_bid(sel.award_comparable, np.nan)
+    columns["reason"] = per_bid(np.array(reasons, dtype=object), "")
+    # the bid columns followed by the new ones (a column the bids already have keeps its place)
+    audit = pd.DataFrame({**{c: bids[c] for c in bids.columns}, **columns}, index=bids.index)
+
+    # per lot: counts by lot code of the stacked bids, winning price range by fmin/fmax (NaN-skipping,
+    # as nanmin/nanmax)
+    lot_s = lot_of_bid[in_lot]
+    bidders = np.diff(bounds).astype(np.int64)
+    any_valid = np.bincount(lot_s[sel.valid], minlength=n_lots) > 0
+    winners = np.bincount(lot_s[sel.won], minlength=n_lots)
+    without_volume = np.bincount(lot_s[sel.no_volume], minlength=n_lots)
+    lowest, highest = np.full(n_lots, np.nan), np.full(n_lots, np.nan)
+    np.fmin.at(lowest, lot_s, sel.award_comparable)
+    np.fmax.at(highest, lot_s, sel.award_comparable)
+    failure = [_failure(b, v, w) for b, v, w in zip(bidders.tolist(), any_valid.tolist(), winners.tolist(),
+                                                    strict=True)]
+    lots = pd.DataFrame({
+        "lot_id": lot_table["lot_id"].to_numpy(), "molecule": lot_table["molecule"].to_numpy(),
+        "dosage_form": lot_table["dosage_form"].to_numpy(), "bidders": bidders,
+        "valid_bidders": np.array([s.valid_bidders for s in selections], dtype=np.int64),
+        "cap": np.array([s.cap for s in selections], dtype=np.int64),
+        "winners": winners, "winners_without_volume": without_volume,
+        "status": ["failed" if f else "awarded" for f in failure], "failure_reason": failure,
+        "anchor": np.array([s.anchor for s in selections], dtype=float),
+        "lowest_winning": lowest, "highest_winning": highest,
+        "share_class": lot_table["share_class"].to_numpy(), "term_years": lot_table["term_years"].to_numpy()})
+    return audit, lots
+
+
+def _at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``values`` at ``positions`` of a get_indexer, NaN where it found nothing (as Series.map)."""
+    out = values[positions]
+    missing = positions < 0
+    if missing.any():
+        out = out.astype(object if out.dtype == object else float)
+        out[missing] = np.nan
+    return out
+
+
+def _failure(bidders: int, any_valid: bool, winners: int) -> str:
+    """Why a lot is not awarded ("" when it is)."""
+    if bidders == 0:
+        return "no bids"
+    if not any_valid:
+        return "no valid bid (every bid above its ceiling)"
+    if winners == 0:
+        return "no shortlisted bid meets a price condition"
+    return ""
 
 
 def run_rules(tender: Tender) -> TenderResult:
