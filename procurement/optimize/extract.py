@@ -66,54 +66,58 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
     sel_cand, sel_lr = d.br_cand[sel], d.br_lr[sel]
 
     # bids
-    bids = d.bids.copy()
-    cand_of_bid = np.full(len(bids), -1)
+    source = d.bids
+    cand_of_bid = np.full(len(source), -1)
     cand_of_bid[d.cand_bid] = np.arange(d.n_cand)
     is_cand = cand_of_bid >= 0
-    no_volume = bids["no_volume"].to_numpy(bool) if "no_volume" in bids else np.zeros(len(bids), bool)
+    no_volume = source["no_volume"].to_numpy(bool) if "no_volume" in source else np.zeros(len(source), bool)
     bid_won = no_volume.copy()  # batch 12: selected without agreed volume, as in rules mode
     bid_won[d.cand_bid] = won
-    award = np.where(no_volume, bids["award_comparable_price"].to_numpy(float), np.nan)
+    award = np.where(no_volume, source["award_comparable_price"].to_numpy(float), np.nan)
     award[d.cand_bid] = pay
-    reasons = bids["reason"].to_numpy(object).copy()
-    rules_won = bids["won"].to_numpy(bool)
+    reasons = source["reason"].to_numpy(object).copy()
+    rules_won = source["won"].to_numpy(bool)
     reasons[d.cand_bid[won]] = [f"won (optimal, {d.pricing}): paid comparable price {p:.4g}"
-                                for p in pay[won]]
+                                for p in pay[won].tolist()]
     reasons[d.cand_bid[~won]] = "lost (optimal): not in the cost-optimal solution"
     off = ~is_cand & rules_won & ~no_volume
     reasons[off] = f"not eligible under pricing {d.pricing}: fails every price condition"
-    bids["won"] = bid_won
-    bids["revived"] = bid_won & bids["revivable"].to_numpy(bool)
-    bids["shortlisted"] = is_cand
-    bids["award_comparable_price"] = award
-    bids["cap"] = np.where(is_cand | bids["valid"].to_numpy(bool),
-                           d.max_winners[pd.Index(d.lot_ids).get_indexer(bids["lot_id"])], bids["cap"])
-    bids["reason"] = reasons
+    changed = {
+        "won": bid_won, "revived": bid_won & source["revivable"].to_numpy(bool), "shortlisted": is_cand,
+        "award_comparable_price": award,
+        "cap": np.where(is_cand | source["valid"].to_numpy(bool),
+                        d.max_winners[pd.Index(d.lot_ids).get_indexer(source["lot_id"])], source["cap"]),
+        "reason": reasons}
+    # one frame from the columns (assigning seven columns one by one into a copy cost more)
+    columns = {c: changed.get(c, source[c]) for c in source.columns}
+    bids = pd.DataFrame(columns, index=source.index)
+    bids_out = pd.DataFrame({c: v for c, v in columns.items() if c not in ("factor", "eligible", "revivable")},
+                            index=source.index)
 
-    # lots
-    lots = d.lots.copy()
+    # lots: the rules frame's columns, those the solution changes replaced (the frame is built once,
+    # with the totals, below)
     winners = np.bincount(d.cand_lot[won], minlength=len(d.lot_ids))
     lot_index = pd.Index(d.lot_ids)
-    without = np.bincount(lot_index.get_indexer(bids["lot_id"].to_numpy(object)[no_volume]),
+    without = np.bincount(lot_index.get_indexer(source["lot_id"].to_numpy(object)[no_volume]),
                           minlength=len(d.lot_ids))
-    lots["winners"] = winners + without
-    if "winners_without_volume" in lots:
-        lots["winners_without_volume"] = without
-    lots["cap"] = d.max_winners
-    lots["status"] = np.where(winners > 0, "awarded", "failed")
-    lots["failure_reason"] = np.where(winners > 0, "", lots["failure_reason"].to_numpy(object))
-    lots.loc[(winners == 0) & (lots["failure_reason"] == ""), "failure_reason"] = \
-        f"no bid eligible under pricing {d.pricing}"
+    failure = np.where(winners > 0, "", d.lots["failure_reason"].to_numpy(object))
+    failure[(winners == 0) & (failure == "")] = f"no bid eligible under pricing {d.pricing}"
     lo = np.full(len(d.lot_ids), np.inf)
     hi = np.full(len(d.lot_ids), -np.inf)
     np.minimum.at(lo, d.cand_lot[won], pay[won])
     np.maximum.at(hi, d.cand_lot[won], pay[won])
-    lots["lowest_winning"] = np.where(winners > 0, lo, np.nan)
-    lots["highest_winning"] = np.where(winners > 0, hi, np.nan)
-    lots["volume_share"] = np.where(winners > 0, d.share, 0.0)
     term = tender.lots["term_years"].to_numpy(float)
-    lots["term_years"] = np.where(winners == 0, 0.0, np.where(np.isnan(term), [
-        rules.contract_term(int(w)) for w in winners], term))
+    lot_changes = {
+        "winners": winners + without, "cap": d.max_winners,
+        "status": np.where(winners > 0, "awarded", "failed"), "failure_reason": failure,
+        "lowest_winning": np.where(winners > 0, lo, np.nan), "highest_winning": np.where(winners > 0, hi, np.nan),
+        "volume_share": np.where(winners > 0, d.share, 0.0),
+        "term_years": np.where(winners == 0, 0.0, np.where(np.isnan(term), [
+            rules.contract_term(int(w)) for w in winners.tolist()], term))}
+    if "winners_without_volume" in d.lots:
+        lot_changes["winners_without_volume"] = without
+    lot_columns = {c: lot_changes.get(c, d.lots[c]) for c in d.lots.columns}
+    lot_columns.update({c: v for c, v in lot_changes.items() if c not in lot_columns})
 
     # supply: demand rows of awarded (lot, region) pairs, one row per supplier serving the pair
     dem = tender.demand
@@ -149,36 +153,34 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
     award_price = np.where(exact_own, own_price, pay_c / factor)
     reported = dem["volume"].to_numpy(float)[rep_rows] * f
     lot_of = d.cand_lot[cand]
-    supply = pd.DataFrame({
-        "lot_id": d.lot_ids[lot_of], "region_id": dem["region_id"].to_numpy(object)[rep_rows],
-        "spec_id": spec_ids, "supplier_id": d.supplier_ids[d.cand_supplier[cand]],
-        "reported_volume": reported, "agreed_volume": reported * d.share[lot_of],
-        "award_price": award_price,
-        "reference_price": reference})
+    agreed_rows = reported * d.share[lot_of]
     order = np.lexsort((d.cand_supplier[cand], rep_rows, d_reg[rep_rows], lot_of))
-    supply = supply.iloc[order].reset_index(drop=True)
-    supply["award_spend"] = supply["agreed_volume"] * supply["award_price"]
-    supply["reference_spend"] = supply["agreed_volume"] * supply["reference_price"]
+    supply = pd.DataFrame({
+        "lot_id": d.lot_ids[lot_of[order]], "region_id": dem["region_id"].to_numpy(object)[rep_rows[order]],
+        "spec_id": spec_ids[order], "supplier_id": d.supplier_ids[d.cand_supplier[cand[order]]],
+        "reported_volume": reported[order], "agreed_volume": agreed_rows[order],
+        "award_price": award_price[order], "reference_price": reference[order],
+        "award_spend": agreed_rows[order] * award_price[order],
+        "reference_spend": agreed_rows[order] * reference[order]})
 
     # allocation: one row per (lot, region)
     primary = _primary_per_lr(d, sel_cand, sel_lr, frac)
     backup = _backups(d, values, primary, won, pay)
+    row_lr = d_lr[np.repeat(np.arange(len(d_rows)), count)]
+    award_spend_rows = agreed_rows * award_price
+    ref_rows = agreed_rows * reference
     alloc = pd.DataFrame({
         "lot_id": d.lot_ids[d.lr_lot], "region_id": d.region_ids[d.lr_region],
         "primary_supplier_id": d.supplier_ids[d.cand_supplier[primary]],
-        "backup_supplier_id": np.where(backup >= 0, d.supplier_ids[d.cand_supplier[np.maximum(backup, 0)]],
-                                       None),
+        "backup_supplier_id": pd.Series(np.where(backup >= 0, d.supplier_ids[d.cand_supplier[np.maximum(backup, 0)]],
+                                                 None), dtype=object),
         "pick_round": -1, "pick_order": -1,
-        "reported_volume": d.lr_reported, "agreed_volume": d.lr_units, "price": pay[primary]})
-    alloc["backup_supplier_id"] = alloc["backup_supplier_id"].astype(object)
-    row_lr = d_lr[np.repeat(np.arange(len(d_rows)), count)]
-    award_spend_rows = reported * d.share[lot_of] * award_price
-    ref_rows = reported * d.share[lot_of] * reference
-    alloc["award_spend"] = _sum_by(row_lr, award_spend_rows, len(d.lr_lot))
-    alloc["reference_spend"] = _sum_by(row_lr, ref_rows, len(d.lr_lot))
-    awards = _awards(d, bids, lots, cand, award_spend_rows, ref_rows, reported * d.share[lot_of], primary, backup)
-    lots = _lot_totals(d, lots, lot_of, reported, award_spend_rows, ref_rows)
-    bids_out = bids.drop(columns=["factor", "eligible", "revivable"])
+        "reported_volume": d.lr_reported, "agreed_volume": d.lr_units, "price": pay[primary],
+        "award_spend": _sum_by(row_lr, award_spend_rows, len(d.lr_lot)),
+        "reference_spend": _sum_by(row_lr, ref_rows, len(d.lr_lot))})
+    awards = _awards(d, bids, lot_columns, cand, award_spend_rows, ref_rows, agreed_rows, primary, backup)
+    lot_columns.update(_lot_totals(len(d.lot_ids), lot_of, reported, agreed_rows, award_spend_rows, ref_rows))
+    lots = pd.DataFrame(lot_columns, index=d.lots.index)
     del order
 
     circ_br = d.br_circulation[sel] * frac
@@ -257,61 +259,64 @@ def _sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.where(seen > 0, total, np.nan)
 
 
-def _awards(d: ModelData, bids: pd.DataFrame, lots: pd.DataFrame, cand: np.ndarray, award_spend: np.ndarray,
+def _awards(d: ModelData, bids: pd.DataFrame, lots: dict[str, Any], cand: np.ndarray, award_spend: np.ndarray,
             reference_spend: np.ndarray, agreed: np.ndarray, primary: np.ndarray,
             backup: np.ndarray) -> pd.DataFrame:
     """One row per winner, columns as rules mode's awards (procurement.rules.engine._awards)."""
     # winners by lot (string order, as sort_values would give) then rank, stable; numpy keys are cheaper
     won_rows = np.flatnonzero(bids["won"].to_numpy(bool))
     lot_key = pd.Index(np.sort(d.lot_ids.astype(str))).get_indexer(bids["lot_id"].to_numpy(object)[won_rows])
-    win = bids.iloc[won_rows[np.lexsort((bids["rank"].to_numpy()[won_rows], lot_key))]]
+    rows = won_rows[np.lexsort((bids["rank"].to_numpy()[won_rows], lot_key))]
     cols = ["lot_id", "supplier_id", "spec_id", "rank", "price", "comparable_price", "award_comparable_price",
             "reference_price", "revived"] + (["no_volume"] if "no_volume" in bids else [])
-    awards = win[cols].copy()
+    # the bid columns taken once (string columns keep their dtype), the new ones added in one concat:
+    # column-by-column assignment into a frame cost more than all the arithmetic here
+    taken = bids.iloc[rows]
+    kept = taken[cols].reset_index(drop=True)
     cand_of_bid = np.full(len(bids), -1)
     cand_of_bid[d.cand_bid] = np.arange(d.n_cand)
-    wc = cand_of_bid[win.index.to_numpy()]
-    paid = win["award_comparable_price"].to_numpy(float)
-    exact = np.isclose(paid, win["comparable_price"].to_numpy(float), rtol=1e-12, atol=0)
-    awards["award_price"] = np.where(exact, win["price"].to_numpy(float), paid / win["factor"].to_numpy(float))
+    wc = cand_of_bid[rows]
+    price, comparable = taken["price"].to_numpy(float), taken["comparable_price"].to_numpy(float)
+    paid = taken["award_comparable_price"].to_numpy(float)
+    exact = np.isclose(paid, comparable, rtol=1e-12, atol=0)
+    award_price = np.where(exact, price, paid / taken["factor"].to_numpy(float))
     n = d.n_cand + 1  # last slot: winners without a candidate (no volume)
     slot = np.where(wc >= 0, wc, d.n_cand)
     has = primary >= 0
     regions = np.bincount(primary[has], minlength=n)
     order = np.argsort(np.where(has, primary, n), kind="stable")
     bounds = np.searchsorted(primary[order], np.arange(n + 1)) if has.any() else np.zeros(n + 1, int)
-    region_of_lr = d.region_ids[d.lr_region]
-    provinces = [";".join(region_of_lr[order[bounds[c]:bounds[c + 1]]]) if c < d.n_cand else ""
-                 for c in slot]
-    awards["regions"] = np.where(wc >= 0, regions[slot], 0).astype(np.int64)
-    awards["provinces"] = provinces
-    awards["backup_regions"] = np.where(wc >= 0, np.bincount(backup[backup >= 0], minlength=n)[slot], 0
-                                        ).astype(np.int64)
-    awards["agreed_volume"] = np.where(wc >= 0, np.bincount(cand, weights=agreed, minlength=n)[slot], 0.0)
-    awards["award_spend"] = np.where(wc >= 0, np.bincount(cand, weights=award_spend, minlength=n)[slot], 0.0)
+    region_of_lr = d.region_ids[d.lr_region].tolist()
+    order_list, bounds_list = order.tolist(), bounds.tolist()
+    provinces = [";".join([region_of_lr[k] for k in order_list[bounds_list[c]:bounds_list[c + 1]]])
+                 if c < d.n_cand else "" for c in slot.tolist()]
     ref = _sum_by(cand, reference_spend, n)
-    awards["reference_spend"] = np.where(wc >= 0, ref[slot], np.nan)
-    awards["cut"] = 1 - awards["award_price"] / awards["reference_price"]
-    lot_pos = pd.Index(d.lot_ids).get_indexer(awards["lot_id"])
-    awards["volume_share"] = lots["volume_share"].to_numpy(float)[lot_pos]
-    awards["term_years"] = lots["term_years"].to_numpy(float)[lot_pos]
-    return awards.reset_index(drop=True)
+    reference = taken["reference_price"].to_numpy(float)
+    lot_pos = pd.Index(d.lot_ids).get_indexer(kept["lot_id"])
+    added = pd.DataFrame({
+        "award_price": award_price,
+        "regions": np.where(wc >= 0, regions[slot], 0).astype(np.int64),
+        "provinces": provinces,
+        "backup_regions": np.where(wc >= 0, np.bincount(backup[backup >= 0], minlength=n)[slot], 0
+                                   ).astype(np.int64),
+        "agreed_volume": np.where(wc >= 0, np.bincount(cand, weights=agreed, minlength=n)[slot], 0.0),
+        "award_spend": np.where(wc >= 0, np.bincount(cand, weights=award_spend, minlength=n)[slot], 0.0),
+        "reference_spend": np.where(wc >= 0, ref[slot], np.nan),
+        "cut": 1 - award_price / reference,
+        "volume_share": np.asarray(lots["volume_share"], dtype=float)[lot_pos],
+        "term_years": np.asarray(lots["term_years"], dtype=float)[lot_pos]})
+    return pd.concat([kept, added], axis=1)
 
 
-def _lot_totals(d: ModelData, lots: pd.DataFrame, lot_of: np.ndarray, reported: np.ndarray,
-                award_spend: np.ndarray, reference_spend: np.ndarray) -> pd.DataFrame:
-    """Per-lot volumes and spend, as rules mode's lots frame (procurement.rules.engine._lot_totals)."""
-    n = len(d.lot_ids)
-    lots = lots.copy()
-    agreed = reported * d.share[lot_of]
-    lots["reported_volume"] = np.bincount(lot_of, weights=reported, minlength=n)
-    lots["agreed_volume"] = np.bincount(lot_of, weights=agreed, minlength=n)
-    lots["award_spend"] = np.bincount(lot_of, weights=award_spend, minlength=n)
+def _lot_totals(n: int, lot_of: np.ndarray, reported: np.ndarray, agreed: np.ndarray, award_spend: np.ndarray,
+                reference_spend: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-lot volumes and spend, the columns of rules mode's lots frame (procurement.rules.engine._lot_totals)."""
     priced = ~np.isnan(reference_spend)
     seen = np.bincount(lot_of[priced], minlength=n) > 0
-    lots["reference_spend"] = np.where(seen, np.bincount(lot_of[priced], weights=reference_spend[priced],
-                                                         minlength=n), np.nan)
-    lots["award_spend_priced"] = np.where(seen, np.bincount(lot_of[priced], weights=award_spend[priced],
-                                                            minlength=n), np.nan)
-    lots["cut"] = 1 - lots["award_spend_priced"] / lots["reference_spend"]
-    return lots
+    reference = np.where(seen, np.bincount(lot_of[priced], weights=reference_spend[priced], minlength=n), np.nan)
+    award_priced = np.where(seen, np.bincount(lot_of[priced], weights=award_spend[priced], minlength=n), np.nan)
+    return {"reported_volume": np.bincount(lot_of, weights=reported, minlength=n),
+            "agreed_volume": np.bincount(lot_of, weights=agreed, minlength=n),
+            "award_spend": np.bincount(lot_of, weights=award_spend, minlength=n),
+            "reference_spend": reference, "award_spend_priced": award_priced,
+            "cut": 1 - award_priced / reference}

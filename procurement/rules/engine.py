@@ -314,9 +314,12 @@ def summarise(tender: Tender, lots: pd.DataFrame, bids: pd.DataFrame, awards: pd
     whose spec has a reference price, so their ratio gives the volume-weighted cut; ``award_spend`` covers
     every row. The simple average cut is the mean over winners of 1 - award price / reference price.
     """
-    priced = supply["reference_price"].notna()
-    ref_spend = float(supply.loc[priced, "reference_spend"].sum())
-    award_priced = float(supply.loc[priced, "award_spend"].sum())
+    # numpy sums laid out as pandas' (NaN as 0, then one pairwise sum), so the figures keep every bit;
+    # boolean .loc selections on the supply frame cost more than the rest of the summary
+    priced = ~np.isnan(supply["reference_price"].to_numpy(float))
+    ref_spend = _nansum(supply["reference_spend"].to_numpy(float)[priced])
+    award_priced = _nansum(supply["award_spend"].to_numpy(float)[priced])
+    agreed = supply["agreed_volume"].to_numpy(float)
     cuts = awards["cut"].dropna()
     return {
         "tender": tender.name,
@@ -333,13 +336,17 @@ def summarise(tender: Tender, lots: pd.DataFrame, bids: pd.DataFrame, awards: pd
         "valid_bids": int(bids["valid"].sum()),
         "winners": int(bids["won"].sum()),
         "reported_volume": float(supply["reported_volume"].sum()),
-        "agreed_volume": float(supply["agreed_volume"].sum()),
+        "agreed_volume": _nansum(agreed),
         "award_spend": float(supply["award_spend"].sum()),
         "reference_spend": ref_spend,
         "award_spend_priced": award_priced,
-        "reference_price_coverage": float(supply.loc[priced, "agreed_volume"].sum()
-                                          / supply["agreed_volume"].sum()) if len(supply) else 0.0,
+        "reference_price_coverage": _nansum(agreed[priced]) / _nansum(agreed) if len(supply) else 0.0,
         "saving": ref_spend - award_priced,
         "volume_weighted_cut": 1 - award_priced / ref_spend if ref_spend > 0 else None,
         "simple_average_cut": float(cuts.mean()) if len(cuts) else None,
     }
+
+
+def _nansum(values: np.ndarray) -> float:
+    """Sum skipping NaN, computed as pandas' ``Series.sum`` does (same bits)."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
