@@ -147,7 +147,7 @@ def prepare(tender: Tender, options: OptimizeOptions, disabled: frozenset[str] =
     bids, lots = evaluate_bids(tender)
     evaluate_time_s = time.perf_counter() - started
     factors = comparable_factors(tender.specs, tender.lots, rules)
-    bids["factor"] = bids["spec_id"].map(factors).to_numpy(float)
+    # bids["factor"] is evaluate_bids' (the same factors, per bid)
     counted = bids["rank"].to_numpy() > 0  # ranked = valid and counted as a bidder
     revivable = bids["valid"].to_numpy(bool) & counted & ~bids["price_condition"].to_numpy(bool)
     eligible = bids["valid"].to_numpy(bool) & bids["price_condition"].to_numpy(bool)

@@ -88,11 +88,10 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
         "cap": np.where(is_cand | source["valid"].to_numpy(bool),
                         d.max_winners[pd.Index(d.lot_ids).get_indexer(source["lot_id"])], source["cap"]),
         "reason": reasons}
-    # one frame from the columns (assigning seven columns one by one into a copy cost more)
-    columns = {c: changed.get(c, source[c]) for c in source.columns}
-    bids = pd.DataFrame(columns, index=source.index)
-    bids_out = pd.DataFrame({c: v for c, v in columns.items() if c not in ("factor", "eligible", "revivable")},
-                            index=source.index)
+    # one frame from the columns, without the model's own (assigning seven columns one by one into a copy
+    # cost more)
+    bids_out = pd.DataFrame({c: changed.get(c, source[c]) for c in source.columns
+                             if c not in ("factor", "eligible", "revivable")}, index=source.index)
 
     # lots: the rules frame's columns, those the solution changes replaced (the frame is built once,
     # with the totals, below)
@@ -178,7 +177,8 @@ def extract(built: BuiltModel, values: np.ndarray, solve_info: dict[str, Any]) -
         "reported_volume": d.lr_reported, "agreed_volume": d.lr_units, "price": pay[primary],
         "award_spend": _sum_by(row_lr, award_spend_rows, len(d.lr_lot)),
         "reference_spend": _sum_by(row_lr, ref_rows, len(d.lr_lot))})
-    awards = _awards(d, bids, lot_columns, cand, award_spend_rows, ref_rows, agreed_rows, primary, backup)
+    awards = _awards(d, bids_out, source["factor"].to_numpy(float), cand_of_bid, lot_columns, cand,
+                     award_spend_rows, ref_rows, agreed_rows, primary, backup)
     lot_columns.update(_lot_totals(len(d.lot_ids), lot_of, reported, agreed_rows, award_spend_rows, ref_rows))
     lots = pd.DataFrame(lot_columns, index=d.lots.index)
     del order
@@ -259,10 +259,13 @@ def _sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.where(seen > 0, total, np.nan)
 
 
-def _awards(d: ModelData, bids: pd.DataFrame, lots: dict[str, Any], cand: np.ndarray, award_spend: np.ndarray,
-            reference_spend: np.ndarray, agreed: np.ndarray, primary: np.ndarray,
-            backup: np.ndarray) -> pd.DataFrame:
-    """One row per winner, columns as rules mode's awards (procurement.rules.engine._awards)."""
+def _awards(d: ModelData, bids: pd.DataFrame, factor: np.ndarray, cand_of_bid: np.ndarray, lots: dict[str, Any],
+            cand: np.ndarray, award_spend: np.ndarray, reference_spend: np.ndarray, agreed: np.ndarray,
+            primary: np.ndarray, backup: np.ndarray) -> pd.DataFrame:
+    """One row per winner, columns as rules mode's awards (procurement.rules.engine._awards).
+
+    ``factor`` and ``cand_of_bid`` (candidate of each bid, -1 for none) are per row of ``bids``.
+    """
     # winners by lot (string order, as sort_values would give) then rank, stable; numpy keys are cheaper
     won_rows = np.flatnonzero(bids["won"].to_numpy(bool))
     lot_key = pd.Index(np.sort(d.lot_ids.astype(str))).get_indexer(bids["lot_id"].to_numpy(object)[won_rows])
@@ -273,13 +276,11 @@ def _awards(d: ModelData, bids: pd.DataFrame, lots: dict[str, Any], cand: np.nda
     # column-by-column assignment into a frame cost more than all the arithmetic here
     taken = bids.iloc[rows]
     kept = taken[cols].reset_index(drop=True)
-    cand_of_bid = np.full(len(bids), -1)
-    cand_of_bid[d.cand_bid] = np.arange(d.n_cand)
     wc = cand_of_bid[rows]
     price, comparable = taken["price"].to_numpy(float), taken["comparable_price"].to_numpy(float)
     paid = taken["award_comparable_price"].to_numpy(float)
     exact = np.isclose(paid, comparable, rtol=1e-12, atol=0)
-    award_price = np.where(exact, price, paid / taken["factor"].to_numpy(float))
+    award_price = np.where(exact, price, paid / factor[rows])
     n = d.n_cand + 1  # last slot: winners without a candidate (no volume)
     slot = np.where(wc >= 0, wc, d.n_cand)
     has = primary >= 0
